@@ -1,0 +1,172 @@
+"""Shared field types and small value structs used by the envelope and every kind.
+
+Constraints live in the type (``Annotated[..., Meta(...)]``) so that they are enforced at
+decode, appear in the exported JSON Schema, and name the field path when violated.
+Cross-field rules live in ``__post_init__`` beside their struct; they raise ``ValueError``
+whose message starts with the offending field in backticks (see ``invalid``), which
+``schemas.codec.DecodeError`` folds into the path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+# --- scalar field types -------------------------------------------------------------------
+
+# Timezone-aware on the wire; structs normalise to UTC in __post_init__ (see ``require_utc``).
+UtcDatetime = Annotated[
+    datetime,
+    Meta(tz=True, description="RFC 3339 timestamp with a zone; normalised to UTC."),
+]
+DESK_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
+DeskId = Annotated[
+    str, Meta(pattern=DESK_ID_PATTERN, description="Desk identifier, e.g. `ukr.mod`.")
+]
+NATION_PATTERN = r"^[A-Z]{3}$"
+Nation = Annotated[str, Meta(pattern=NATION_PATTERN, description="ISO 3166-1 alpha-3 code.")]
+# Case, request, order, incident ids: minted by the owning desk or service, stable for life.
+EntityId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,63}$",
+        description="Identifier of a case, request, order, incident, offer or consignment.",
+    ),
+]
+LocalId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$",
+        description="Identifier unique within the enclosing message (observation, task).",
+    ),
+]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Name = Annotated[str, Meta(min_length=1, max_length=120)]
+Text = Annotated[str, Meta(max_length=8000)]
+ShortText = Annotated[str, Meta(max_length=1000)]
+Sha256Hex = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Latitude = Annotated[float, Meta(ge=-90.0, le=90.0, description="WGS84 degrees.")]
+Longitude = Annotated[float, Meta(ge=-180.0, le=180.0, description="WGS84 degrees.")]
+Metres = Annotated[float, Meta(ge=0.0, le=20_000_000.0)]
+# MGRS at 1 km .. 1 m precision (an even number of 2..10 digits).
+Mgrs = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9]{1,2}[C-HJ-NP-X][A-HJ-NP-Z]{2}([0-9]{4}|[0-9]{6}|[0-9]{8}|[0-9]{10})$",
+        description="Military Grid Reference System, upper case, no spaces.",
+    ),
+]
+# IANA zone name as the observer reported it (e.g. Europe/Kyiv); kept for the record only.
+TzName = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")]
+
+
+def invalid(field: str, message: str) -> ValueError:
+    """A cross-field error; the leading backticked field name extends the decode path."""
+    return ValueError(f"`{field}` {message}")
+
+
+def require_utc(obj: Struct, *fields: str) -> None:
+    """Reject naive datetimes and normalise aware ones to UTC, in place.
+
+    msgspec already refuses zone-less timestamps at decode (``Meta(tz=True)``); this also
+    guards structs built in Python, and makes every stored timestamp UTC (DOMAIN §3).
+    """
+    for name in fields:
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        offset = value.utcoffset()
+        if offset is None:
+            raise invalid(name, "must carry a time zone")
+        if offset != timedelta(0) or value.tzinfo is not UTC:
+            msgspec.structs.force_setattr(obj, name, value.astimezone(UTC))
+
+
+def require_unique(field: str, values: list[str] | tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise invalid(field, f"contains {value!r} more than once")
+        seen.add(value)
+
+
+class TrafficType(StrEnum):
+    """Real traffic, or practice: exercise and drill traffic reach exercise-enabled desks only."""
+
+    OPERATION = "OPERATION"
+    EXERCISE = "EXERCISE"
+    DRILL = "DRILL"
+
+
+# --- value structs ------------------------------------------------------------------------
+
+
+class Position(Struct, frozen=True, kw_only=True):
+    """A WGS84 point, optionally with its MGRS rendering and an accuracy circle."""
+
+    lat: Latitude
+    lon: Longitude
+    mgrs: Mgrs | None = None
+    precision_m: Annotated[float, Meta(ge=0.0, le=100_000.0)] | None = None
+
+
+class TimeWindow(Struct, frozen=True, kw_only=True):
+    """A closed UTC interval; ``original_tz`` records the zone the reporter used."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+    original_tz: TzName | None = None
+
+    def __post_init__(self) -> None:
+        require_utc(self, "start", "end")
+        if self.end < self.start:
+            raise invalid("end", "must not be before `start`")
+
+
+class Area(Struct, frozen=True, kw_only=True):
+    """A named area: a circle (centre + radius) and/or a polygon (≥ 3 vertices)."""
+
+    name: Name
+    centre: Position | None = None
+    radius_m: Annotated[float, Meta(gt=0.0, le=1_000_000.0)] | None = None
+    polygon: Annotated[tuple[Position, ...], Meta(max_length=200)] = ()
+
+    def __post_init__(self) -> None:
+        if (self.radius_m is None) != (self.centre is None):
+            raise invalid("radius_m", "and `centre` must be given together")
+        if 0 < len(self.polygon) < 3:  # noqa: PLR2004 - a polygon needs three vertices
+            raise invalid("polygon", "needs at least 3 vertices")
+
+
+class EvidenceKind(StrEnum):
+    PHOTO = "PHOTO"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    RADAR_TRACK = "RADAR_TRACK"
+    SATELLITE_IMAGE = "SATELLITE_IMAGE"
+    DOCUMENT = "DOCUMENT"
+    WITNESS_STATEMENT = "WITNESS_STATEMENT"
+    FORENSIC = "FORENSIC"
+
+
+class EvidenceRef(Struct, frozen=True, kw_only=True):
+    """A pointer to evidence held outside the message (the cell never inlines media)."""
+
+    kind: EvidenceKind
+    uri: Annotated[str, Meta(min_length=1, max_length=500)]
+    sha256: Sha256Hex | None = None
+    description: ShortText = ""
+
+
+class AttachmentRef(Struct, frozen=True, kw_only=True):
+    """A document attached by reference; the hash lets the reader verify what it fetched."""
+
+    uri: Annotated[str, Meta(min_length=1, max_length=500)]
+    media_type: Annotated[str, Meta(pattern=r"^[a-z]+/[A-Za-z0-9.+-]{1,100}$")]
+    size_bytes: Annotated[int, Meta(ge=0, le=10_000_000_000)]
+    sha256: Sha256Hex
+    title: Annotated[str, Meta(max_length=200)] = ""

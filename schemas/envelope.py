@@ -1,0 +1,174 @@
+"""The envelope common to all traffic (DOMAIN §5), and the submission a desk posts.
+
+``Submission`` is what crosses the gateway: no originator (set from authentication, never
+trusted from the body) and no release time. ``seal`` turns it into an ``Envelope``.
+Both share their cross-field rules through ``_check_common``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from schemas.addresses import AddressStr
+from schemas.body import Body, kind_and_version, tag_of
+from schemas.common import DeskId, EntityId, TrafficType, UtcDatetime, invalid, require_utc
+from schemas.dtg import format_dtg
+from schemas.labels import SecurityLabel
+from schemas.precedence import Precedence
+
+__all__ = [
+    "Envelope",
+    "Recipients",
+    "Submission",
+    "TrafficType",
+    "format_dtg",
+    "seal",
+]
+
+Recipients = Annotated[tuple[AddressStr, ...], Meta(max_length=100)]
+ActionRecipients = Annotated[tuple[AddressStr, ...], Meta(min_length=1, max_length=100)]
+Subject = Annotated[str, Meta(min_length=1, max_length=200)]
+References = Annotated[tuple[uuid.UUID, ...], Meta(max_length=50)]
+
+
+class Submission(Struct, frozen=True, kw_only=True):
+    """A desk's message as posted to the gateway.
+
+    ``message_id`` is the idempotency key: a retry must repeat it; the gateway mints a UUID4
+    when absent. ``created_at`` defaults to the release time, ``copy_precedence`` to the
+    primary one, and ``ack_by`` (when ``ack_required``) to release + the handling target.
+    """
+
+    message_id: uuid.UUID | None = None
+    traffic_type: TrafficType
+    action_to: ActionRecipients
+    info_to: Recipients = ()
+    primary_precedence: Precedence
+    copy_precedence: Precedence | None = None
+    label: SecurityLabel
+    subject: Subject
+    created_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
+    in_reply_to: uuid.UUID | None = None
+    references: References = ()
+    supersedes: uuid.UUID | None = None
+    correlation_id: EntityId | None = None
+    ack_required: bool = False
+    ack_by: UtcDatetime | None = None
+    minimize_considered: bool = False
+    body: Body
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+
+
+class Envelope(Struct, frozen=True, kw_only=True):
+    """A released message as it travels on Kafka."""
+
+    message_id: uuid.UUID
+    traffic_type: TrafficType
+    originator: DeskId
+    action_to: ActionRecipients
+    info_to: Recipients = ()
+    primary_precedence: Precedence
+    copy_precedence: Precedence
+    label: SecurityLabel
+    subject: Subject
+    created_at: UtcDatetime
+    released_at: UtcDatetime
+    expires_at: UtcDatetime | None = None
+    in_reply_to: uuid.UUID | None = None
+    references: References = ()
+    supersedes: uuid.UUID | None = None
+    correlation_id: EntityId | None = None
+    ack_required: bool = False
+    ack_by: UtcDatetime | None = None
+    minimize_considered: bool = False
+    body: Body
+
+    def __post_init__(self) -> None:
+        require_utc(self, "released_at")
+        _check_common(self)
+        if self.ack_required and self.ack_by is None:
+            raise invalid("ack_by", "is required when `ack_required` is set")
+        for name in ("in_reply_to", "supersedes"):
+            if getattr(self, name) == self.message_id:
+                raise invalid(name, "must not refer to the message itself")
+
+    @property
+    def kind(self) -> str:
+        """The body's tag, e.g. ``liaison.message.v1``."""
+        return tag_of(self.body)
+
+    @property
+    def kind_and_version(self) -> tuple[str, int]:
+        return kind_and_version(self.body)
+
+    @property
+    def dtg(self) -> str:
+        """Date-time group of release, e.g. ``141312Z MAR 2026`` (derived, never stored)."""
+        return format_dtg(self.released_at)
+
+
+def _check_common(msg: Submission | Envelope) -> None:
+    require_utc(msg, "created_at", "expires_at", "ack_by")
+    if msg.copy_precedence is not None and msg.copy_precedence.rank > msg.primary_precedence.rank:
+        raise invalid("copy_precedence", "must not exceed `primary_precedence`")
+    _check_recipients(msg.action_to, msg.info_to)
+    created = msg.created_at
+    if msg.expires_at is not None and created is not None and msg.expires_at <= created:
+        raise invalid("expires_at", "must be after `created_at`")
+    if msg.ack_by is not None:
+        if not msg.ack_required:
+            raise invalid("ack_by", "is only meaningful with `ack_required`")
+        if created is not None and msg.ack_by <= created:
+            raise invalid("ack_by", "must be after `created_at`")
+    msg.body.check_envelope(msg)
+
+
+def _check_recipients(action_to: tuple[str, ...], info_to: tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for field, addresses in (("action_to", action_to), ("info_to", info_to)):
+        for address in addresses:
+            if address in seen:
+                raise invalid(field, f"repeats {address!r}; an addressee is action or info")
+            seen.add(address)
+
+
+def seal(submission: Submission, originator: str, now: datetime) -> Envelope:
+    """Release a submission as ``originator`` at ``now`` (UTC-aware).
+
+    Raises ``ValueError`` when the result breaks an envelope rule (e.g. ``ack_by`` in the
+    past relative to the defaults); the gateway answers 422.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware")
+    ack_by = submission.ack_by
+    if submission.ack_required and ack_by is None:
+        ack_by = now + submission.primary_precedence.handling_target
+    return Envelope(
+        message_id=submission.message_id or uuid.uuid4(),
+        traffic_type=submission.traffic_type,
+        originator=originator,
+        action_to=submission.action_to,
+        info_to=submission.info_to,
+        primary_precedence=submission.primary_precedence,
+        copy_precedence=submission.copy_precedence or submission.primary_precedence,
+        label=submission.label,
+        subject=submission.subject,
+        created_at=submission.created_at or now,
+        released_at=now,
+        expires_at=submission.expires_at,
+        in_reply_to=submission.in_reply_to,
+        references=submission.references,
+        supersedes=submission.supersedes,
+        correlation_id=submission.correlation_id,
+        ack_required=submission.ack_required,
+        ack_by=ack_by,
+        minimize_considered=submission.minimize_considered,
+        body=submission.body,
+    )

@@ -1,0 +1,1 @@
+"""Message body kinds, one module per family. ``schemas.body`` assembles the union."""
