@@ -1,0 +1,96 @@
+"""Kafka clients with our delivery semantics stated once.
+
+aiokafka's producer defaults (acks=1, no idempotence) can lose acknowledged data; every
+producer here is `acks="all"` and idempotent, or transactional for consume-transform-produce.
+Consumers never auto-commit and read only committed data. aiokafka is untyped, so its `Any`
+stays in this module and the few typed helpers below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from services.runtime.errors import BrokerUnavailable
+from services.runtime.settings import CommonSettings
+
+
+def producer(
+    settings: CommonSettings,
+    *,
+    client_id: str,
+    transactional_id: str | None = None,
+    linger_ms: int = 5,
+) -> Any:
+    """An idempotent acks=all producer (transactional when given a transactional id)."""
+    timeout_ms = int(settings.kafka_timeout_s * 1000)
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        transactional_id=transactional_id,
+        linger_ms=linger_ms,
+        request_timeout_ms=timeout_ms,
+        # Whole-send deadline: a record not acknowledged by then fails instead of waiting.
+        max_batch_size=256 * 1024,
+        metadata_max_age_ms=30_000,
+    )
+
+
+def consumer(
+    settings: CommonSettings,
+    *topics: str,
+    group_id: str | None,
+    client_id: str,
+    auto_offset_reset: str = "earliest",
+    **overrides: Any,
+) -> Any:
+    """A read_committed consumer that commits only when the caller has handled the records."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group_id,
+        "client_id": client_id,
+        "enable_auto_commit": False,
+        "isolation_level": "read_committed",
+        "auto_offset_reset": auto_offset_reset,
+        "request_timeout_ms": max(int(settings.kafka_timeout_s * 1000), 40_000),
+    }
+    return AIOKafkaConsumer(*topics, **(options | overrides))
+
+
+def admin(settings: CommonSettings, *, client_id: str) -> Any:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        request_timeout_ms=int(settings.kafka_timeout_s * 1000),
+    )
+
+
+async def start_with_retry(
+    client: Any, *, what: str, stop: asyncio.Event, timeout_s: float
+) -> None:
+    """Start a client while the broker may still be coming up; give up after `timeout_s`.
+
+    A broker that is not up yet is normal at start (retry); bad configuration is not (the
+    caller's settings validation has already failed fast on that).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            await asyncio.wait_for(client.start(), timeout=max(0.1, deadline - loop.time()))
+        except (KafkaError, TimeoutError, OSError) as exc:
+            if stop.is_set() or loop.time() + delay > deadline:
+                raise BrokerUnavailable(
+                    f"{what}: Kafka not reachable within {timeout_s:.0f}s"
+                ) from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        else:
+            return
