@@ -33,6 +33,13 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_replication_factor: Annotated[
         int, msgspec.Meta(ge=1, le=5, description="Replication factor for provisioned topics")
     ] = 1
+    topic_prefix: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^[a-z0-9._-]{0,40}$",
+            description="Prefix of every topic name (isolates tests or tenants on one cluster)",
+        ),
+    ] = ""
     desks_file: Annotated[
         str, msgspec.Meta(description="Desk registry (JSON): desks, nations, clearances, roles")
     ] = "deploy/desks/demo.json"
