@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 
 from schemas.kinds.alert import AttackAlert
 from schemas.kinds.base import BodyBase, split_tag
+from schemas.kinds.commission import BreachCase
+from schemas.kinds.commission_actions import CaseAction
 from schemas.kinds.control import Minimize
 from schemas.kinds.liaison import LiaisonMessage
+from schemas.kinds.monitoring import Incident, MonitoringReport
 from schemas.kinds.notifications import (
     ActionRejected,
     DeliveryReport,
@@ -18,12 +21,27 @@ from schemas.kinds.notifications import (
     OperationalAck,
     ReadReceipt,
 )
+from schemas.kinds.support import Consignment, Offer, RequestStatus, SupportRequest
+from schemas.kinds.support_actions import RequestAction
+from schemas.kinds.tasking import SitRep, TaskingOrder, TaskStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 Body = (
     LiaisonMessage
+    | MonitoringReport
+    | Incident
+    | BreachCase
+    | CaseAction
+    | SupportRequest
+    | Offer
+    | Consignment
+    | RequestAction
+    | RequestStatus
+    | TaskingOrder
+    | TaskStatus
+    | SitRep
     | AttackAlert
     | Minimize
     | DeliveryReport
@@ -37,6 +55,18 @@ Body = (
 
 BODY_TYPES: tuple[type[BodyBase], ...] = (
     LiaisonMessage,
+    MonitoringReport,
+    Incident,
+    BreachCase,
+    CaseAction,
+    SupportRequest,
+    Offer,
+    Consignment,
+    RequestAction,
+    RequestStatus,
+    TaskingOrder,
+    TaskStatus,
+    SitRep,
     AttackAlert,
     Minimize,
     DeliveryReport,

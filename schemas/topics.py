@@ -41,7 +41,7 @@ class KeyRule(StrEnum):
     ORIGINATOR = "ORIGINATOR"  # a desk's messages stay ordered; dedup state co-located
     MESSAGE_ID = "MESSAGE_ID"
     ENTITY = "ENTITY"  # case / request / order id; falls back to correlation id, then id
-    OPAQUE = "OPAQUE"  # the producer's own key (router state, dead letters)
+    OPAQUE = "OPAQUE"  # the producer's own key (state snapshots, router state, dead letters)
 
     def key_for(self, envelope: Envelope) -> bytes | None:
         match self:
@@ -121,12 +121,13 @@ def family_kinds(family: str) -> tuple[str, ...]:
     return tuple(tag_of(kind) for kind in BODY_TYPES if kind.family == family)
 
 
-# family -> (service, entity state topic) for the domain services.
+# family -> (owning service, its state topic entity, the snapshot kinds it compacts there).
+# State records are keyed by the owner: the entity id, or "<order id>:<task id>" for tasks.
 _FAMILY_OWNER = {
-    "monitoring": ("monitoring", "incidents"),
-    "commission": ("commission", "cases"),
-    "support": ("support", "requests"),
-    "tasking": ("tasking", "orders"),
+    "monitoring": ("monitoring", "incidents", ("monitoring.incident.v1",)),
+    "commission": ("commission", "cases", ("commission.case.v1",)),
+    "support": ("support", "requests", ("support.status.v1",)),
+    "tasking": ("tasking", "orders", ("tasking.order.v1", "tasking.status.v1")),
 }
 
 
@@ -156,7 +157,7 @@ def fixed_specs(*, replication_factor: int | None = None, prefix: str = "") -> l
         )
         for lane in LANES_HIGH_FIRST
     ]
-    for family, (service, entity) in _FAMILY_OWNER.items():
+    for family, (service, entity, snapshots) in _FAMILY_OWNER.items():
         specs.append(
             TopicSpec(
                 name=domain_topic(family, prefix=prefix),
@@ -175,10 +176,10 @@ def fixed_specs(*, replication_factor: int | None = None, prefix: str = "") -> l
         specs.append(
             TopicSpec(
                 name=state_topic(entity, prefix=prefix),
-                key=KeyRule.ENTITY,
+                key=KeyRule.OPAQUE,
                 partitions=STATE_PARTITIONS,
                 cleanup_policy=CleanupPolicy.COMPACT,
-                kinds=family_kinds(family),
+                kinds=snapshots,
                 producers=(service,),
                 consumers=(service, "gateway"),
                 description=f"Latest state of each of the {entity}, compacted; replayed on start.",

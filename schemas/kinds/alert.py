@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
@@ -33,6 +33,9 @@ class AlertStatus(StrEnum):
 
 class AttackAlert(BodyBase, frozen=True, kw_only=True, tag="alert.attack.v1"):
     """FLASH to ``ALL``; the originator must hold WATCH (checked by the router, not here)."""
+
+    # Copied to the support domain: it opens the DEPOT_DRAW fast path there.
+    family: ClassVar[str | None] = "support"
 
     alert_id: EntityId
     status: AlertStatus = AlertStatus.ACTIVE
