@@ -1,0 +1,1 @@
+"""The gateway: the desks' HTTP and WebSocket API, and the system's only edge."""
