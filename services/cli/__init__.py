@@ -1,0 +1,1 @@
+"""`cell`: the operators' command (start the system, manage topics, ...)."""
