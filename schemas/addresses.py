@@ -12,7 +12,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.common import DESK_ID_PATTERN
+from schemas.common import DESK_ID_BODY, whole
 from schemas.roles import Role
 
 
@@ -26,8 +26,8 @@ class AddressKind(StrEnum):
 
 
 _ROLES = "|".join(role.value for role in Role)
-ADDRESS_PATTERN = (
-    rf"^(ALL|COALITION|COMMISSION|NATION:[A-Z]{{3}}|ROLE:({_ROLES})|{DESK_ID_PATTERN[1:-1]})$"
+ADDRESS_PATTERN = whole(
+    rf"(ALL|COALITION|COMMISSION|NATION:[A-Z]{{3}}|ROLE:({_ROLES})|{DESK_ID_BODY})"
 )
 _ADDRESS_RE = re.compile(ADDRESS_PATTERN)
 

@@ -198,8 +198,7 @@ def _operations(channel_id: str, spec: TopicSpec, messages: list[str]) -> JsonOb
             operations[f"{channel_id}_{action}"] = {
                 "action": action,
                 "channel": {"$ref": f"#/channels/{channel_id}"},
-                "summary": f"{'Produced' if action == 'send' else 'Consumed'} by "
-                f"{', '.join(who)}.",
+                "summary": f"{'Produced' if action == 'send' else 'Consumed'} by {', '.join(who)}.",
                 "messages": refs,
             }
     return operations

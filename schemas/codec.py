@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from schemas.common import whole
 from schemas.envelope import Envelope, Submission
 from schemas.strict import find_unknown_field
 
@@ -28,7 +29,7 @@ HEADER_ORIGINATOR = "cell-originator"
 HEADER_TRAFFIC_TYPE = "cell-traffic-type"
 HEADER_TRACEPARENT = "traceparent"  # W3C Trace Context
 HEADER_TRACESTATE = "tracestate"
-TRACEPARENT_PATTERN = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TRACEPARENT_PATTERN = whole("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 _TRACEPARENT_RE = re.compile(TRACEPARENT_PATTERN)
 
 _ENCODER = msgspec.json.Encoder()

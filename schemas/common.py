@@ -18,29 +18,41 @@ from msgspec import Meta, Struct
 
 # --- scalar field types -------------------------------------------------------------------
 
+
+def whole(regex: str) -> str:
+    """Anchor ``regex`` to the whole string, identically in Python and ECMA-262.
+
+    msgspec matches patterns with Python's ``re.search``, where ``$`` also matches before a
+    trailing newline (``^[A-Z]{3}$`` accepts ``"UKR\\n"``). The lookahead refuses that and is
+    a no-op for JSON Schema validators, where ``$`` is the end of input.
+    """
+    return f"^{regex}$(?!\\n)"
+
+
 # Timezone-aware on the wire; structs normalise to UTC in __post_init__ (see ``require_utc``).
 UtcDatetime = Annotated[
     datetime,
     Meta(tz=True, description="RFC 3339 timestamp with a zone; normalised to UTC."),
 ]
-DESK_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,62}$"
+DESK_ID_BODY = r"[a-z0-9][a-z0-9._-]{1,62}"
+DESK_ID_PATTERN = whole(DESK_ID_BODY)
 DeskId = Annotated[
     str, Meta(pattern=DESK_ID_PATTERN, description="Desk identifier, e.g. `ukr.mod`.")
 ]
-NATION_PATTERN = r"^[A-Z]{3}$"
+NATION_PATTERN = whole("[A-Z]{3}")
 Nation = Annotated[str, Meta(pattern=NATION_PATTERN, description="ISO 3166-1 alpha-3 code.")]
 # Case, request, order, incident ids: minted by the owning desk or service, stable for life.
 EntityId = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,63}$",
+        pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._:/-]{2,63}"),
         description="Identifier of a case, request, order, incident, offer or consignment.",
     ),
 ]
 LocalId = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$",
+        pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"),
         description="Identifier unique within the enclosing message (observation, task).",
     ),
 ]
@@ -48,7 +60,7 @@ Title = Annotated[str, Meta(min_length=1, max_length=200)]
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
 Text = Annotated[str, Meta(max_length=8000)]
 ShortText = Annotated[str, Meta(max_length=1000)]
-Sha256Hex = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Sha256Hex = Annotated[str, Meta(pattern=whole(r"[0-9a-f]{64}"))]
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0, description="WGS84 degrees.")]
 Longitude = Annotated[float, Meta(ge=-180.0, le=180.0, description="WGS84 degrees.")]
 Metres = Annotated[float, Meta(ge=0.0, le=20_000_000.0)]
@@ -56,12 +68,12 @@ Metres = Annotated[float, Meta(ge=0.0, le=20_000_000.0)]
 Mgrs = Annotated[
     str,
     Meta(
-        pattern=r"^[0-9]{1,2}[C-HJ-NP-X][A-HJ-NP-Z]{2}([0-9]{4}|[0-9]{6}|[0-9]{8}|[0-9]{10})$",
+        pattern=whole(r"[0-9]{1,2}[C-HJ-NP-X][A-HJ-NP-Z]{2}([0-9]{4}|[0-9]{6}|[0-9]{8}|[0-9]{10})"),
         description="Military Grid Reference System, upper case, no spaces.",
     ),
 ]
 # IANA zone name as the observer reported it (e.g. Europe/Kyiv); kept for the record only.
-TzName = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")]
+TzName = Annotated[str, Meta(pattern=whole(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}"))]
 
 
 def invalid(field: str, message: str) -> ValueError:
@@ -166,7 +178,7 @@ class AttachmentRef(Struct, frozen=True, kw_only=True):
     """A document attached by reference; the hash lets the reader verify what it fetched."""
 
     uri: Annotated[str, Meta(min_length=1, max_length=500)]
-    media_type: Annotated[str, Meta(pattern=r"^[a-z]+/[A-Za-z0-9.+-]{1,100}$")]
+    media_type: Annotated[str, Meta(pattern=whole(r"[a-z]+/[A-Za-z0-9.+-]{1,100}"))]
     size_bytes: Annotated[int, Meta(ge=0, le=10_000_000_000)]
     sha256: Sha256Hex
     title: Annotated[str, Meta(max_length=200)] = ""

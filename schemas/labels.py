@@ -18,7 +18,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.common import Nation, UtcDatetime, invalid, require_unique, require_utc
+from schemas.common import Nation, UtcDatetime, invalid, require_unique, require_utc, whole
 
 
 class Policy(StrEnum):
@@ -125,7 +125,7 @@ _SELF_NAMED = frozenset({Policy.NATO, Policy.COALITION})
 Category = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Z][A-Z0-9_-]{1,31}$",
+        pattern=whole(r"[A-Z][A-Z0-9_-]{1,31}"),
         description="Restrictive category (e.g. ATOMAL, CRYPTO); the desk must hold it.",
     ),
 ]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 from msgspec import Meta, Struct
 
 from schemas.body import BODY_TYPES, tag_of
+from schemas.common import whole
 from schemas.precedence import LANES_HIGH_FIRST, Precedence
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class CleanupPolicy(StrEnum):
     COMPACT = "compact"
 
 
-TopicName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._{}-]{1,249}$")]
+TopicName = Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9._{}-]{1,249}"))]
 
 
 class TopicSpec(Struct, frozen=True, kw_only=True):

@@ -19,14 +19,15 @@ from schemas.common import (
     UtcDatetime,
     invalid,
     require_utc,
+    whole,
 )
 from schemas.kinds.base import BodyBase
 
 LineNo = Annotated[int, Meta(ge=1, le=999)]
 Quantity = Annotated[int, Meta(ge=1, le=1_000_000_000)]
 # Unit of issue: EA, RD (rounds), KG, L, SET, COURSE_PLACE, EUR for funding, …
-UnitOfIssue = Annotated[str, Meta(pattern=r"^[A-Z][A-Z_]{0,15}$")]
-Nsn = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4}$")]
+UnitOfIssue = Annotated[str, Meta(pattern=whole(r"[A-Z][A-Z_]{0,15}"))]
+Nsn = Annotated[str, Meta(pattern=whole(r"[0-9]{4}-[0-9]{2}-[0-9]{3}-[0-9]{4}"))]
 
 
 class CapabilityArea(StrEnum):
