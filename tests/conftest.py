@@ -44,7 +44,8 @@ def kafka_bootstrap(pytestconfig: pytest.Config) -> Iterator[str]:
     node = cluster.nodes[0]
     _announce(
         pytestconfig,
-        f"started real Apache Kafka {node.version()} (KRaft, pid {node.pid}) at {cluster.bootstrap}",
+        f"started real Apache Kafka {node.version()} (KRaft, pid {node.pid}) "
+        f"at {cluster.bootstrap}",
     )
     try:
         yield cluster.bootstrap
@@ -74,7 +75,10 @@ async def create_topics(kafka_bootstrap: str) -> AsyncIterator[CreateTopics]:
     await admin.start()
 
     async def create(
-        *names: str, partitions: int = 1, replication: int = 1, configs: dict[str, str] | None = None
+        *names: str,
+        partitions: int = 1,
+        replication: int = 1,
+        configs: dict[str, str] | None = None,
     ) -> list[str]:
         await admin.create_topics(
             [NewTopic(n, partitions, replication, topic_configs=configs or {}) for n in names],

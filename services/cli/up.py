@@ -31,7 +31,13 @@ RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0)
 
 
 def available_services() -> list[str]:
-    return [s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None]
+    """The services built so far: packages under `services/` with a `__main__`."""
+    return [
+        s
+        for s in SERVICES
+        if importlib.util.find_spec(f"services.{s}") is not None
+        and importlib.util.find_spec(f"services.{s}.__main__") is not None
+    ]
 
 
 def _say(message: str) -> None:

@@ -1,0 +1,110 @@
+"""`cell up` (what `make run` runs): everything comes up, Ctrl-C leaves no JVM behind."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deploy.kafka.launcher import free_port
+from services.cli.up import available_services
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+UP_TIMEOUT_S = 180.0
+
+
+def _lines(stream, into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], needle: str, seen: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if needle in line:
+            return
+    tail = "".join(seen[-40:])
+    pytest.fail(f"no {needle!r} within {timeout_s:.0f}s; output tail:\n{tail}")
+
+
+def _jvms_using(path: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"kafka.Kafka" in cmd and str(path).encode() in cmd:
+                pids.append(int(proc.name))
+    return pids
+
+
+def test_cell_up_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP"}
+    gateway_port = free_port()
+    env |= {"CELL_PORT": str(gateway_port), "CELL_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "up",
+            "--state-dir",
+            str(tmp_path),
+            "--kafka-port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
+    reader.start()
+    seen: list[str] = []
+    try:
+        _wait_for(lines, "cell is up", seen, UP_TIMEOUT_S)
+        assert any("topics:" in line and "created" in line for line in seen)
+        assert _jvms_using(tmp_path), "no broker JVM for this state directory"
+        if "gateway" in available_services():
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    url = f"http://127.0.0.1:{gateway_port}/healthz"
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        assert response.status == 200
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "the gateway never answered /healthz"
+                    time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+    while not lines.empty():
+        seen.append(lines.get())
+    assert proc.returncode == 0, "".join(seen[-30:])
+    assert any("stopping the Kafka broker" in line for line in seen)
+    assert _jvms_using(tmp_path) == [], "a Kafka JVM outlived `cell up`"
