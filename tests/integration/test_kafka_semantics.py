@@ -44,7 +44,9 @@ async def _read_all(bootstrap: str, topic: str, *, isolation: str, expected: int
         await consumer.stop()
 
 
-async def test_idempotent_acks_all_producer_delivers_in_order(kafka_bootstrap, unique, create_topics):
+async def test_idempotent_acks_all_producer_delivers_in_order(
+    kafka_bootstrap, unique, create_topics
+):
     (topic,) = await create_topics(unique("out"))
     producer = kafka.producer(_settings(kafka_bootstrap), client_id="p")
     # Our factory's delivery settings, as aiokafka resolved them.
@@ -104,7 +106,9 @@ async def test_transactions_commit_and_abort(kafka_bootstrap, unique, create_top
         kafka_bootstrap, committed_sink, isolation="read_committed", expected=3
     ) == [b"A", b"B", b"C"]
     # The aborted records were written (read_uncommitted sees them) but never committed.
-    assert await _read_all(kafka_bootstrap, aborted_sink, isolation="read_committed", expected=0) == []
+    assert (
+        await _read_all(kafka_bootstrap, aborted_sink, isolation="read_committed", expected=0) == []
+    )
     assert await _read_all(
         kafka_bootstrap, aborted_sink, isolation="read_uncommitted", expected=3
     ) == [b"A", b"B", b"C"]

@@ -7,7 +7,9 @@ from deploy.kafka.launcher import new_cluster_id
 
 
 def _props(size: int) -> dict[str, str]:
-    cfg = NodeConfig(node_id=2, port=9092, controller_port=9093, directory=Path("/x"), cluster_size=size)
+    cfg = NodeConfig(
+        node_id=2, port=9092, controller_port=9093, directory=Path("/x"), cluster_size=size
+    )
     text = server_properties(cfg, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3")
     return dict(line.split("=", 1) for line in text.splitlines())
 
