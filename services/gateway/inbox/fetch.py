@@ -1,0 +1,133 @@
+"""Catch-up reads: a small pool of consumers for cursors older than the in-memory window.
+
+The pool holds at most ``size`` consumers (started lazily, kept for the life of the app,
+read_committed, no group, manual assignment). A read borrows one, assigns the one lane
+partition, seeks, reads up to the requested count or the lane's committed end, and gives
+it back; a request that finds every consumer busy waits its turn within its deadline. So
+the number of Kafka clients is fixed however many requests arrive.
+
+Offsets below the log start (retention) are clamped to it: the desk gets what is still
+retained. Records that do not decode as an envelope are skipped and logged (the router
+only writes valid envelopes; a reader must not wedge on one bad record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
+from schemas import codec
+from schemas.precedence import Precedence
+from services.gateway.inbox.lanes import InboxRecord
+from services.runtime import kafka
+from services.runtime.errors import BrokerUnavailable
+from services.runtime.logging import get_logger
+from services.runtime.settings import CommonSettings
+
+log = get_logger(__name__)
+
+_POLL_MS = 200
+
+
+def to_record(lane: Precedence, message: Any) -> InboxRecord | None:  # noqa: ANN401 - aiokafka
+    """An aiokafka record as an InboxRecord, or None when it is not a valid envelope."""
+    value = message.value
+    if value is None:
+        return None
+    try:
+        codec.decode(value)
+    except codec.DecodeError as exc:
+        log.warning(
+            "inbox_record_skipped",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            error=exc.message,
+            path=exc.path,
+        )
+        return None
+    return InboxRecord(lane, message.offset, bytes(value))
+
+
+class CatchUpPool:
+    def __init__(self, settings: CommonSettings, *, size: int) -> None:
+        self._settings = settings
+        self._idle: asyncio.Queue[Any] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(size)
+        self._all: list[Any] = []
+        self._count = 0
+
+    @contextlib.asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[Any]:
+        async with self._slots:
+            consumer = None if self._idle.empty() else self._idle.get_nowait()
+            if consumer is None:
+                self._count += 1
+                consumer = kafka.consumer(
+                    self._settings, group_id=None, client_id=f"gateway-inbox-catchup-{self._count}"
+                )
+                try:
+                    await consumer.start()
+                except BaseException:
+                    await _stop(consumer, self._settings.kafka_timeout_s)
+                    raise
+                self._all.append(consumer)
+            healthy = False
+            try:
+                yield consumer
+                healthy = True
+            finally:
+                if healthy:
+                    self._idle.put_nowait(consumer)
+                else:  # state unknown after a failure or a cancelled read: drop it
+                    self._all.remove(consumer)
+                    await _stop(consumer, self._settings.kafka_timeout_s)
+
+    async def read(self, topic: str, lane: Precedence, start: int, limit: int) -> list[InboxRecord]:
+        """Up to ``limit`` committed records of ``topic`` (one partition) from ``start``."""
+        timeout_s = self._settings.kafka_timeout_s
+        try:
+            return await asyncio.wait_for(self._read(topic, lane, start, limit), timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            log.warning("inbox_catchup_failed", topic=topic, offset=start, error=repr(exc))
+            raise BrokerUnavailable(f"the inbox could not be read within {timeout_s:g}s") from exc
+
+    async def _read(
+        self, topic: str, lane: Precedence, start: int, limit: int
+    ) -> list[InboxRecord]:
+        tp = TopicPartition(topic, 0)
+        async with self._borrow() as consumer:
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]  # the LSO under read_committed
+            begin = (await consumer.beginning_offsets([tp]))[tp]
+            position = max(start, begin)
+            out: list[InboxRecord] = []
+            if position >= end:
+                return out
+            consumer.seek(tp, position)
+            while len(out) < limit:
+                batch = await consumer.getmany(
+                    tp, timeout_ms=_POLL_MS, max_records=limit - len(out)
+                )
+                for message in batch.get(tp, ()):
+                    record = to_record(lane, message)
+                    if record is not None:
+                        out.append(record)
+                if await consumer.position(tp) >= end:
+                    break
+            return out
+
+    async def aclose(self) -> None:
+        consumers, self._all = self._all, []
+        for consumer in consumers:
+            await _stop(consumer, self._settings.kafka_timeout_s)
+
+
+async def _stop(consumer: Any, timeout_s: float) -> None:  # noqa: ANN401 - aiokafka
+    with contextlib.suppress(TimeoutError, KafkaError, OSError):
+        await asyncio.wait_for(consumer.stop(), timeout_s)

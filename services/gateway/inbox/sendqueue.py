@@ -1,0 +1,52 @@
+"""The bounded per-connection send queue of a WebSocket session.
+
+A producer puts frames; one writer task takes them and writes them to the socket. When the
+queue is full the producer waits, at most ``stall_s``: a client that has not taken a single
+frame in that time is a slow client, and ``put`` raises ``SlowClient`` so the session can
+close it with a resumable cursor. Memory per connection is therefore bounded by
+``maxsize`` frames, whatever the client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class SlowClient(Exception):
+    """The queue stayed full for the whole stall deadline."""
+
+
+class SendQueue(Generic[T]):
+    def __init__(self, maxsize: int, *, stall_s: float) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self._stall_s = stall_s
+        self.high_water = 0  # the deepest the queue has been: tests and metrics read it
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def maxsize(self) -> int:
+        return self._queue.maxsize
+
+    @property
+    def room(self) -> int:
+        return self._queue.maxsize - self._queue.qsize()
+
+    async def put(self, item: T) -> None:
+        try:
+            await asyncio.wait_for(self._queue.put(item), self._stall_s)
+        except TimeoutError:
+            raise SlowClient(f"send queue full for {self._stall_s:.1f}s") from None
+        self.high_water = max(self.high_water, self._queue.qsize())
+
+    async def get(self) -> T:
+        item = await self._queue.get()
+        self._queue.task_done()
+        return item

@@ -1,0 +1,158 @@
+"""``GET /v1/stream``: the WebSocket push of a desk's inbox.
+
+Per session three owned tasks: the *pump* reads pending records from the session cursor
+(memory window first, catch-up pool when older, highest lane first) and puts one JSON text
+frame per message into the bounded send queue; the *writer* takes frames and writes them;
+the *receiver* reads client frames (ignored; larger than ``ws_max_frame_bytes`` closes the
+socket with 1009) and notices the close. The pump reads no more than the queue has room
+for, so a backlog streams at the client's pace; a client that takes nothing for the stall
+deadline while the queue is full is a slow client: the gateway sends a final ``closing``
+frame with the cursor after the last frame it wrote and closes with 4008. Frames are
+written uncompressed, so a frame handed to the socket is wholly written before the writer
+can be cancelled: that last cursor is exact, and resuming from it repeats and skips
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from schemas.desks import Desk
+from services.gateway import keys
+from services.gateway.inbox.cursor import Cursor
+from services.gateway.inbox.models import StreamClosing
+from services.gateway.inbox.routes import cursor_param, page_items
+from services.gateway.inbox.sendqueue import SendQueue, SlowClient
+from services.gateway.inbox.state import STATE, InboxState
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+CLOSE_SLOW_CONSUMER = 4008  # private-use range (4000-4999): resume from the closing cursor
+CLOSE_GOING_AWAY = 1001  # gateway shutting down
+_CLOSE_DEADLINE_S = 2.0
+_ENCODER = msgspec.json.Encoder()
+
+
+class Session:
+    def __init__(
+        self, state: InboxState, desk: Desk, cursor: Cursor, ws: web.WebSocketResponse
+    ) -> None:
+        self.state = state
+        self.desk = desk
+        self.cursor = cursor  # the pump's position (queued, not necessarily written)
+        self.written = cursor  # after the last frame handed to the socket
+        self.ws = ws
+        settings = state.settings
+        # A client gets several heartbeat intervals to take a frame before it counts as slow.
+        self.queue: SendQueue[tuple[bytes, Cursor]] = SendQueue(
+            settings.ws_send_queue, stall_s=max(1.0, settings.ws_heartbeat_s)
+        )
+
+    async def _pump(self) -> None:
+        reader = self.state.reader
+        while True:
+            signal = self.state.store.signal(self.desk.id)
+            room = max(1, self.queue.room)  # full: read one, and let put() judge the client
+            records, _ = await reader.read(self.desk, self.cursor, room)
+            if not records:
+                await signal.wait()
+                continue
+            for item in page_items(self.state, self.cursor, records):
+                self.cursor = self.cursor.advanced(item.lane, item.offset)
+                await self.queue.put((_ENCODER.encode(item), self.cursor))
+
+    async def _write(self) -> None:
+        while True:
+            frame, after = await self.queue.get()
+            # Uncompressed: the frame is in the transport before the first await below.
+            self.written = after
+            await self.ws.send_frame(frame, WSMsgType.TEXT)
+
+    async def _receive(self) -> None:
+        async for message in self.ws:
+            if message.type is WSMsgType.ERROR:
+                log.info("stream_client_error", desk=self.desk.id, error=repr(self.ws.exception()))
+
+    async def run(self) -> str:
+        """Serve until the client goes, the gateway stops or the client is too slow."""
+        tasks = {
+            asyncio.create_task(self._pump(), name=f"ws-pump-{self.desk.id}"),
+            asyncio.create_task(self._write(), name=f"ws-write-{self.desk.id}"),
+            asyncio.create_task(self._receive(), name=f"ws-receive-{self.desk.id}"),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for task in done:
+            if task.cancelled():
+                continue
+            exc = task.exception()
+            if isinstance(exc, SlowClient):
+                await self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
+                return "slow_consumer"
+            if exc is not None:
+                log.warning("stream_failed", desk=self.desk.id, error=repr(exc))
+                await self.close(1011, "internal_error")
+                return "error"
+        return "client_closed"
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send the closing frame with the resume cursor, then close, within a deadline."""
+        frame = StreamClosing(reason=reason, cursor=self.state.cursors.encode(self.written))
+        if self.ws.closed:
+            return
+        # Each step writes its frame before it can block on a client that does not read; the
+        # deadlines only bound the wait for the socket to drain.
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+            async with asyncio.timeout(_CLOSE_DEADLINE_S):
+                await self.ws.send_frame(_ENCODER.encode(frame), WSMsgType.TEXT)
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+            async with asyncio.timeout(_CLOSE_DEADLINE_S):
+                await self.ws.close(code=code, message=reason.encode())
+
+
+async def get_stream(request: web.Request) -> web.WebSocketResponse:
+    state = request.app[STATE]
+    desk = keys.desk_of(request)
+    cursor = cursor_param(request, state, desk)  # 400 / 403 before the upgrade
+    sessions = state.streams
+    sessions.admit(desk.id)  # 429 / 503 before the upgrade
+    try:
+        settings = state.settings
+        ws = web.WebSocketResponse(
+            heartbeat=settings.ws_heartbeat_s,
+            max_msg_size=settings.ws_max_frame_bytes,
+            compress=False,
+            timeout=_CLOSE_DEADLINE_S,
+        )
+        await ws.prepare(request)
+        session = Session(state, desk, cursor, ws)
+        sessions.closers[id(session)] = lambda: session.close(CLOSE_GOING_AWAY, "shutdown")
+        sessions.queues[id(session)] = session.queue
+        try:
+            outcome = await session.run()
+        finally:
+            del sessions.closers[id(session)]
+            del sessions.queues[id(session)]
+        if outcome == "slow_consumer":
+            sessions.slow_disconnects.inc()
+        log.info(
+            "stream_closed",
+            desk=desk.id,
+            outcome=outcome,
+            queue_high_water=session.queue.high_water,
+            close_code=ws.close_code,
+        )
+        return ws
+    finally:
+        sessions.release(desk.id)

@@ -1,0 +1,102 @@
+"""The tailing reader: one consumer per gateway process over every desk's inbox lanes.
+
+Manually assigned to the four inbox partitions of every desk in the registry (no group:
+each gateway reads everything, there is nothing to share out). It starts each lane a
+window's length before the committed end, so recent cursors are served from memory at
+once, fills the ``InboxStore`` windows and wakes the desks that got records. When Kafka
+fails it drops its windows (reads fall back to the catch-up pool), waits and starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
+from services.gateway.inbox.fetch import to_record
+from services.gateway.inbox.store import InboxStore
+from services.runtime import kafka
+from services.runtime.logging import get_logger
+from services.runtime.settings import CommonSettings
+
+log = get_logger(__name__)
+
+_POLL_MS = 500
+_MAX_BACKOFF_S = 10.0
+
+
+async def run_tail(settings: CommonSettings, store: InboxStore, ready: asyncio.Event) -> None:
+    """Run until cancelled; ``ready`` is set once every lane has caught up."""
+    backoff = 0.5
+    while True:
+        consumer = kafka.consumer(settings, group_id=None, client_id="gateway-inbox-tail")
+        try:
+            await asyncio.wait_for(consumer.start(), settings.kafka_timeout_s)
+            await _tail(consumer, settings, store, ready)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            log.warning("inbox_tail_failed", error=repr(exc), retry_in_s=backoff)
+        finally:
+            for topic in store.topics():
+                store.reset(topic, 0)
+            with contextlib.suppress(TimeoutError, KafkaError, OSError):
+                await asyncio.wait_for(consumer.stop(), settings.kafka_timeout_s)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+
+async def _tail(
+    consumer: Any,  # noqa: ANN401 - aiokafka is untyped
+    settings: CommonSettings,
+    store: InboxStore,
+    ready: asyncio.Event,
+) -> None:
+    tps, catching_up = await _assign(consumer, settings.kafka_timeout_s, store)
+    log.info("inbox_tail_started", lanes=len(tps), catching_up=len(catching_up))
+    while True:
+        if not catching_up:
+            ready.set()
+        batch = await consumer.getmany(timeout_ms=_POLL_MS, max_records=1000)
+        woken: set[str] = set()
+        for tp, messages in batch.items():
+            window = store.window(tps[tp])
+            for message in messages:
+                record = to_record(window.lane, message)
+                if record is not None:
+                    store.append(tps[tp], record)
+                    woken.add(window.desk)
+        for tp in list(catching_up):
+            if await consumer.position(tp) >= catching_up[tp]:
+                del catching_up[tp]
+                store.mark_ready(tps[tp])
+        for desk_id in woken:
+            store.notify(desk_id)
+
+
+async def _assign(
+    consumer: Any,  # noqa: ANN401 - aiokafka is untyped
+    timeout_s: float,
+    store: InboxStore,
+) -> tuple[dict[TopicPartition, str], dict[TopicPartition, int]]:
+    """Assign every existing inbox lane, a window before its end; returns the lanes still
+    catching up with the committed end they had at start."""
+    present = await asyncio.wait_for(consumer.topics(), timeout_s)
+    topics = [t for t in store.topics() if t in present]
+    if len(topics) < len(store.topics()):
+        log.warning("inbox_topics_missing", count=len(store.topics()) - len(topics))
+    tps = {TopicPartition(t, 0): t for t in topics}
+    consumer.assign(list(tps))
+    ends = await asyncio.wait_for(consumer.end_offsets(list(tps)), timeout_s)
+    begins = await asyncio.wait_for(consumer.beginning_offsets(list(tps)), timeout_s)
+    catching_up: dict[TopicPartition, int] = {}
+    for tp, topic in tps.items():
+        start = max(begins[tp], ends[tp] - store.max_records)
+        consumer.seek(tp, start)
+        store.reset(topic, start)
+        if start >= ends[tp]:
+            store.mark_ready(topic)
+        else:
+            catching_up[tp] = ends[tp]
+    return tps, catching_up
