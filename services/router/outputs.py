@@ -1,0 +1,93 @@
+"""Records the router produces, as plain data (``Output``), built without touching Kafka.
+
+The planner returns ``Output`` lists; the worker sends them inside one transaction. Keeping
+them as data makes the routing decision testable without a broker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from msgspec import Struct
+
+from schemas import codec
+from schemas.audit import AuditRecord, encode_audit
+from schemas.topics import AUDIT, KeyRule, domain_topic, inbox_topic
+
+if TYPE_CHECKING:
+    from schemas.desks import Desk
+    from schemas.envelope import Envelope
+    from schemas.kinds.notifications import AddresseeRole
+    from schemas.precedence import Precedence
+
+HEADER_RECIPIENT = "cell-recipient"
+HEADER_ADDRESSEE_ROLE = "cell-addressee-role"
+HEADER_DELIVERED_PRECEDENCE = "cell-delivered-precedence"
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+class Output(Struct, frozen=True, kw_only=True):
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+    partition: int | None = None  # None: the default partitioner (by key)
+
+
+def inbox_copy(
+    envelope: Envelope,
+    raw: bytes,
+    *,
+    original_headers: Headers,
+    desk: Desk,
+    role: AddresseeRole,
+    precedence: Precedence,
+    prefix: str,
+) -> Output:
+    """The original bytes, unchanged (the label is never rewritten), for one recipient."""
+    extra = (
+        (HEADER_RECIPIENT, desk.id.encode()),
+        (HEADER_ADDRESSEE_ROLE, role.value.encode()),
+        (HEADER_DELIVERED_PRECEDENCE, precedence.value.encode()),
+    )
+    headers = tuple(h for h in original_headers if h[0] not in dict(extra)) + extra
+    if not any(name == codec.HEADER_KIND for name, _ in headers):
+        headers = tuple(codec.headers(envelope)) + extra
+    return Output(
+        topic=inbox_topic(desk, precedence, prefix=prefix),
+        key=str(envelope.message_id).encode(),
+        value=raw,
+        headers=headers,
+    )
+
+
+def notification(report: Envelope, desk: Desk, prefix: str) -> Output:
+    """A router-originated envelope (report, escalation) for one desk's inbox."""
+    return Output(
+        topic=inbox_topic(desk, report.primary_precedence, prefix=prefix),
+        key=str(report.message_id).encode(),
+        value=codec.encode(report),
+        headers=(
+            *codec.headers(report),
+            (HEADER_RECIPIENT, desk.id.encode()),
+            (HEADER_DELIVERED_PRECEDENCE, report.primary_precedence.value.encode()),
+        ),
+    )
+
+
+def domain_copy(envelope: Envelope, raw: bytes, family: str, prefix: str) -> Output:
+    return Output(
+        topic=domain_topic(family, prefix=prefix),
+        key=KeyRule.ENTITY.key_for(envelope),
+        value=raw,
+        headers=tuple(codec.headers(envelope)),
+    )
+
+
+def audit(record: AuditRecord, prefix: str) -> Output:
+    return Output(
+        topic=f"{prefix}{AUDIT}",
+        key=str(record.message_id).encode(),
+        value=encode_audit(record),
+    )

@@ -1,0 +1,40 @@
+"""Router settings: the common ones plus what tunes batching, state and acknowledgements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from services.runtime.settings import CommonSettings
+
+
+class RouterSettings(CommonSettings, frozen=True, kw_only=True):
+    group_id: Annotated[
+        str, msgspec.Meta(min_length=1, description="Consumer group of the router instances")
+    ] = "cell-router"
+    service_desk: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$",
+            description="Desk id the router signs its reports and escalations with",
+        ),
+    ] = "cell.router"
+    batch_max_records: Annotated[
+        int, msgspec.Meta(ge=1, le=10_000, description="Submissions per routing transaction")
+    ] = 500
+    poll_timeout_ms: Annotated[
+        int, msgspec.Meta(ge=10, le=10_000, description="Longest wait for new submissions")
+    ] = 200
+    dedup_window_s: Annotated[
+        float,
+        msgspec.Meta(gt=0, description="How long a (originator, message id) stays deduplicated"),
+    ] = 7 * 24 * 3600.0
+    ack_check_interval_s: Annotated[
+        float,
+        msgspec.Meta(gt=0, le=3600, description="Period of the acknowledgement deadline check"),
+    ] = 1.0
+    state_catchup_timeout_s: Annotated[
+        float,
+        msgspec.Meta(gt=0, le=3600, description="Deadline to replay router state on assignment"),
+    ] = 120.0
