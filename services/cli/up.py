@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.kafka.launcher import BrokerError, KafkaCluster
+from schemas.desks import RegistryError
 from services.cli.topics import print_report, specs_for
+from services.runtime.errors import CellError
 from services.runtime.provision import provision
 from services.runtime.settings import CommonSettings, load
 
@@ -156,6 +158,9 @@ def _run(args: argparse.Namespace) -> int:
     except BrokerError as exc:
         _say(f"the broker did not start: {exc}")
         return 1
+    except (CellError, RegistryError) as exc:
+        _say(f"cannot start: {exc}")
+        return 2
     finally:
         if cluster is not None:
             _say("stopping the Kafka broker")

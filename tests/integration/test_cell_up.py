@@ -27,18 +27,26 @@ def _lines(stream, into: queue.Queue[str]) -> None:
         into.put(line)
 
 
-def _wait_for(lines: queue.Queue[str], needle: str, seen: list[str], timeout_s: float) -> None:
+def _wait_for(
+    proc: subprocess.Popen[str],
+    lines: queue.Queue[str],
+    needle: str,
+    seen: list[str],
+    timeout_s: float,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)
         except queue.Empty:
+            if proc.poll() is not None:
+                break
             continue
         seen.append(line)
         if needle in line:
             return
     tail = "".join(seen[-40:])
-    pytest.fail(f"no {needle!r} within {timeout_s:.0f}s; output tail:\n{tail}")
+    pytest.fail(f"no {needle!r} (exit code {proc.poll()}); output tail:\n{tail}")
 
 
 def _jvms_using(path: Path) -> list[int]:
@@ -81,7 +89,7 @@ def test_cell_up_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
     reader.start()
     seen: list[str] = []
     try:
-        _wait_for(lines, "cell is up", seen, UP_TIMEOUT_S)
+        _wait_for(proc, lines, "cell is up", seen, UP_TIMEOUT_S)
         assert any("topics:" in line and "created" in line for line in seen)
         assert _jvms_using(tmp_path), "no broker JVM for this state directory"
         if "gateway" in available_services():
