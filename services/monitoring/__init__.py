@@ -1,0 +1,1 @@
+"""Ceasefire monitoring: reports in, correlated incidents out, breach cases opened once."""

@@ -1,0 +1,183 @@
+"""Consume-transform-produce, exactly once: one Kafka transaction per consumed batch.
+
+A session starts the transactional producer (its stable id fences a predecessor), replays
+the service's state topic into a fresh handler, then consumes the input topic in a consumer
+group. Each batch's outputs (state snapshots, envelopes for the submit lanes, dead letters)
+and the input offsets commit together. Any Kafka error ends the session: clients close, the
+in-memory state is dropped, and the next session rebuilds it from the state topic and
+resumes from the committed offsets. A periodic ``tick`` (deadline checks) runs under the
+same lock and commits its outputs the same way.
+
+One active instance per service: correlation and case state are global, so the transactional
+id is per service (``<prefix><group>``) and a second instance fences the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
+from services.monitoring.outbox import Output
+from services.monitoring.statefeed import replay
+from services.runtime import kafka
+from services.runtime.deadletter import SourceRecord
+from services.runtime.errors import BrokerUnavailable
+from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
+from services.runtime.logging import get_logger
+from services.runtime.settings import CommonSettings
+
+log = get_logger(__name__)
+_RESTART_DELAY_S = 1.0
+
+
+class Handler(Protocol):
+    def load(self, key: bytes, value: bytes | None) -> None: ...
+    def handle(self, record: SourceRecord, now: datetime) -> list[Output]: ...
+    def tick(self, now: datetime) -> list[Output]: ...
+
+
+class LoopConfig(Protocol):
+    """The settings a transactional worker reads (every service settings class has them)."""
+
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def poll_timeout_ms(self) -> int: ...
+    @property
+    def batch_max_records(self) -> int: ...
+    @property
+    def state_catchup_timeout_s(self) -> float: ...
+    @property
+    def tick_interval_s(self) -> float: ...
+
+
+async def run_loop(
+    settings: Any,  # noqa: ANN401 - a CommonSettings subclass that also satisfies LoopConfig
+    stop: asyncio.Event,
+    *,
+    name: str,
+    input_topic: str,
+    state_topic: str,
+    make_handler: Callable[[], Handler],
+) -> None:
+    """Run sessions until ``stop``; a failed session is rebuilt from Kafka, never patched."""
+    while not stop.is_set():
+        session = _Session(settings, name, input_topic, state_topic, make_handler())
+        try:
+            await session.run(stop)
+        except (KafkaError, BrokerUnavailable, TimeoutError) as exc:
+            log.warning("session_failed", component=name, error=repr(exc))
+            if await wait_or_stop(stop, _RESTART_DELAY_S):
+                return
+        else:
+            return
+
+
+class _Session:
+    def __init__(
+        self,
+        settings: Any,  # noqa: ANN401 - see run_loop
+        name: str,
+        input_topic: str,
+        state_topic: str,
+        handler: Handler,
+    ) -> None:
+        self.settings: CommonSettings = settings
+        self.loop_config: LoopConfig = settings
+        self.name, self.input_topic, self.state_topic = name, input_topic, state_topic
+        self.handler = handler
+        self.group = f"{settings.topic_prefix}{settings.group_id}"
+        self.timeout_s = settings.kafka_timeout_s * 3
+        self.lock = asyncio.Lock()
+        self.producer: Any = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        cfg = self.loop_config
+        async with AsyncExitStack() as stack:
+            tasks = TaskGroupOwner()
+            stack.push_async_callback(tasks.aclose)
+            self.producer = kafka.producer(
+                self.settings, client_id=f"cell-{self.name}", transactional_id=self.group
+            )
+            await kafka.start_with_retry(
+                self.producer,
+                what=f"{self.name} producer",
+                stop=stop,
+                timeout_s=cfg.state_catchup_timeout_s,
+            )
+            stack.push_async_callback(self._stop_client, self.producer)
+            applied = await replay(
+                self.settings,
+                self.state_topic,
+                self.handler.load,
+                stop=stop,
+                timeout_s=cfg.state_catchup_timeout_s,
+                client_id=f"cell-{self.name}-state",
+            )
+            log.info("state_replayed", component=self.name, topic=self.state_topic, records=applied)
+            consumer = kafka.consumer(
+                self.settings, self.input_topic, group_id=self.group, client_id=f"cell-{self.name}"
+            )
+            await kafka.start_with_retry(
+                consumer, what=f"{self.name} consumer", stop=stop, timeout_s=self.timeout_s
+            )
+            stack.push_async_callback(self._stop_client, consumer)
+            ticker = tasks.spawn(self._tick_loop(stop), name=f"{self.name}-tick")
+            log.info("service_started", component=self.name, group=self.group)
+            while not stop.is_set():
+                if ticker.done():
+                    ticker.result()
+                    raise BrokerUnavailable(f"{self.name} tick loop ended")
+                batch = await asyncio.wait_for(
+                    consumer.getmany(
+                        timeout_ms=cfg.poll_timeout_ms, max_records=cfg.batch_max_records
+                    ),
+                    self.timeout_s,
+                )
+                if batch:
+                    await self._handle(batch)
+
+    async def _stop_client(self, client: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
+        await asyncio.wait_for(client.stop(), self.timeout_s)
+
+    async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        async with self.lock:
+            now = datetime.now(UTC)
+            outputs: list[Output] = []
+            offsets: dict[TopicPartition, int] = {}
+            for tp, records in batch.items():
+                for record in records:
+                    outputs.extend(self.handler.handle(record, now))
+                if records:
+                    offsets[tp] = records[-1].offset + 1
+            await self._commit(outputs, offsets)
+
+    async def _tick_loop(self, stop: asyncio.Event) -> None:
+        while not await wait_or_stop(stop, self.loop_config.tick_interval_s):
+            async with self.lock:
+                outputs = self.handler.tick(datetime.now(UTC))
+                if outputs:
+                    await self._commit(outputs, {})
+
+    async def _commit(self, outputs: list[Output], offsets: dict[TopicPartition, int]) -> None:
+        producer = self.producer
+
+        async def transaction() -> None:
+            async with producer.transaction():
+                futures = [
+                    await producer.send(
+                        out.topic, value=out.value, key=out.key, headers=list(out.headers)
+                    )
+                    for out in outputs
+                ]
+                await asyncio.gather(*futures)
+                if offsets:
+                    await producer.send_offsets_to_transaction(offsets, self.group)
+
+        await asyncio.wait_for(transaction(), self.timeout_s)
