@@ -10,7 +10,6 @@ this file; only a new cross-field rule may want a fix-up here.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
@@ -19,17 +18,13 @@ from typing import Any
 import msgspec
 from hypothesis import strategies as st
 from msgspec import inspect as mi
+from schemas_fixups import FIXUPS
 
 from schemas.body import KINDS
-from schemas.common import Area, TimeWindow
+from schemas.common import TimeWindow
 from schemas.envelope import Envelope, Submission
 from schemas.kinds.alert import AttackAlert
-from schemas.kinds.commission import BreachCase, Determination
-from schemas.kinds.control import Minimize
-from schemas.kinds.monitoring import DistanceRange, Incident, MonitoringReport, Observation
-from schemas.kinds.notifications import NonReceipt, OperationalAck
-from schemas.kinds.support import Consignment, RequestStatus, SupportRequest
-from schemas.kinds.tasking import Personnel, TaskingOrder, TaskStatus
+from schemas.kinds.tasking import TaskingOrder
 from schemas.labels import Policy, SecurityLabel, levels
 from schemas.precedence import Precedence
 
@@ -38,7 +33,6 @@ MAX_ITEMS = 3
 _LOOKAHEAD = "(?!\\n)"
 OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)))
 MOMENTS = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1))  # noqa: DTZ001 - zone added below
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
 
 
 def aware(moment: datetime, offset: timezone = UTC) -> str:
@@ -72,126 +66,6 @@ def _label(draw: st.DrawFn) -> Raw:
 _BUILT: dict[type, Callable[[], st.SearchStrategy[Raw]]] = {
     TimeWindow: _time_window,
     SecurityLabel: _label,
-}
-
-
-def _dt(raw: str) -> datetime:
-    return datetime.fromisoformat(raw)
-
-
-def _fix_area(raw: Raw) -> Raw:
-    if (raw.get("centre") is None) != (raw.get("radius_m") is None):
-        raw["radius_m"] = None if raw.get("centre") is None else 1000.0
-    if 0 < len(raw.get("polygon", ())) < 3:
-        raw["polygon"] = []
-    return raw
-
-
-def _fix_incident(raw: Raw) -> Raw:
-    raw["corroboration_count"] = min(raw["corroboration_count"], len(raw["observations"]))
-    if raw.get("referred_case_id") is not None:
-        raw["status"] = "REFERRED"
-    elif raw.get("status") == "REFERRED":
-        raw["status"] = "CONFIRMED"
-    return raw
-
-
-def _fix_case(raw: Raw) -> Raw:
-    if _dt(raw["updated_at"]) < _dt(raw["opened_at"]):
-        raw["updated_at"], raw["opened_at"] = raw["opened_at"], raw["updated_at"]
-    if raw.get("merged_into") is not None:
-        raw["state"] = "MERGED"
-    elif raw["state"] == "MERGED":
-        raw["state"] = "CLOSED"
-    return raw
-
-
-def _fix_determination(raw: Raw) -> Raw:
-    if any(a["responsibility"] == "RESPONSIBLE" for a in raw.get("attributions", ())):
-        raw["outcome"] = "VIOLATION_CONFIRMED"
-    return raw
-
-
-def _fix_request(raw: Raw) -> Raw:
-    draw = raw["request_kind"] == "DEPOT_DRAW"
-    raw["depot"] = "Depot Rzeszow-North" if draw else None
-    raw["activating_alert"] = str(uuid.UUID(int=7)) if draw else None
-    return raw
-
-
-def _fix_consignment(raw: Raw) -> Raw:
-    shipped = raw["status"] != "PREPARING"
-    raw["dispatched_at"] = "2026-03-01T08:00:00Z" if shipped else None
-    raw["received_at"] = "2026-03-03T08:00:00Z" if raw["status"] == "RECEIVED" else None
-    return raw
-
-
-def _fix_order(raw: Raw) -> Raw:
-    if raw["order_type"] == "FRAGO":
-        raw["base_order_id"] = raw.get("base_order_id") or "opord-001"
-        raw["change_number"] = raw.get("change_number") or 1
-        if not raw.get("tasks") and not raw.get("cancelled_task_ids"):
-            raw["cancelled_task_ids"] = ["T9"]
-    else:
-        raw["base_order_id"] = raw["change_number"] = None
-        raw["cancelled_task_ids"] = []
-    return raw
-
-
-def _needs(field: str, value: object, when: Callable[[Raw], bool]) -> Callable[[Raw], Raw]:
-    def fix(raw: Raw) -> Raw:
-        if when(raw) and not str(raw.get(field) or "").strip():
-            raw[field] = value
-        elif not when(raw) and field in {"alleged_by", "superseded_by", "until"}:
-            raw[field] = None
-        return raw
-
-    return fix
-
-
-def _fix_personnel(raw: Raw) -> Raw:
-    raw["available"] = min(raw["available"], raw["assigned"])
-    return raw
-
-
-def _fix_distance(raw: Raw) -> Raw:
-    raw["min_m"], raw["max_m"] = sorted([raw["min_m"], raw["max_m"]])
-    return raw
-
-
-def _fix_report(raw: Raw) -> Raw:
-    if not raw.get("observations"):
-        raw["report_type"] = "DAILY"
-    return raw
-
-
-def _fix_status(raw: Raw) -> Raw:
-    if raw.get("request") is not None:
-        raw["request"]["request_id"] = raw["request_id"]
-    return raw
-
-
-_FIXUPS: dict[type, Callable[[Raw], Raw]] = {
-    Area: _fix_area,
-    Incident: _fix_incident,
-    BreachCase: _fix_case,
-    Determination: _fix_determination,
-    SupportRequest: _fix_request,
-    Consignment: _fix_consignment,
-    TaskingOrder: _fix_order,
-    TaskStatus: _needs("reason", "weather below limits", lambda _: True),
-    OperationalAck: _needs(
-        "reason", "aircraft grounded", lambda r: r["response"] == "CANNOT_COMPLY"
-    ),
-    Observation: _needs("alleged_by", None, lambda r: bool(r.get("allegation"))),
-    NonReceipt: _needs(
-        "superseded_by", str(uuid.UUID(int=9)), lambda r: r["reason"] == "SUPERSEDED"
-    ),
-    Minimize: _needs("until", None, lambda r: r["status"] == "IMPOSED"),
-    Personnel: _fix_personnel,
-    DistanceRange: _fix_distance,
-    MonitoringReport: _fix_report,
-    RequestStatus: _fix_status,
 }
 
 
@@ -261,7 +135,7 @@ def _struct(info: mi.StructType) -> st.SearchStrategy[Raw]:
         if info.tag_field is not None:
             tag_field, tag = info.tag_field, info.tag
             base = base.map(lambda d: {tag_field: tag, **d})
-    fix = _FIXUPS.get(cls, lambda value: value)
+    fix = FIXUPS.get(cls, lambda value: value)
     return base.map(fix).filter(lambda value: _valid(value, cls))
 
 
