@@ -1,0 +1,181 @@
+"""``python -m bench [--quick] [--only a,b] [--bootstrap host:port]``.
+
+Starts its own single-node broker unless ``--bootstrap`` or ``KAFKA_BOOTSTRAP`` names one,
+runs the scenarios, writes ``bench/results/latest.json`` and ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from bench import machine, report
+from bench.context import Context, Knobs
+from bench.results import Run, Scenario, Target
+from bench.scenarios import decode, latency, publish
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+MARKDOWN = ROOT / "BENCHMARKS.md"
+
+Group = Callable[[Context, int | None], Awaitable[list[Scenario]]]
+
+
+async def _decode(ctx: Context, _broker_pid: int | None) -> list[Scenario]:
+    return decode.run(ctx)
+
+
+# Each group measures several scenarios that share their arms and processes.
+GROUPS: dict[tuple[str, ...], Group] = {
+    ("decode", "decode_vs_parse"): _decode,
+    ("publish_single", "publish_batch", "http_overhead", "bare_http"): publish.run,
+    ("e2e_latency",): latency.run,
+}
+
+_TARGETS: dict[str, tuple[str, Target, str]] = {
+    "flash_under_load": (
+        "FLASH latency under a ROUTINE backlog",
+        Target(op="<=", value=1.5),
+        (
+            "not built yet in the harness: needs a 10,000-message ROUTINE backlog through the "
+            "router and the WebSocket path of e2e_latency"
+        ),
+    ),
+    "router_eos": (
+        "Router with transactions vs a raw consume-produce loop",
+        Target(op=">=", value=0.6),
+        "not built yet in the harness (the router landed during this session)",
+    ),
+    "fanout": (
+        "WebSocket fan-out to 1,000 sessions",
+        Target(op=">=", value=0.8),
+        "not built yet in the harness (needs 1,000 WebSocket clients in the load generator)",
+    ),
+    "overload": (
+        "Goodput at twice the sustainable rate",
+        Target(op=">=", value=0.9),
+        (
+            "not built yet in the harness (needs an open-loop HTTP generator at twice the "
+            "sustainable rate)"
+        ),
+    ),
+    "ws_memory": (
+        "Gateway memory per idle WebSocket",
+        Target(op="<=", value=50 * 1024),
+        "not built yet in the harness",
+    ),
+    "consumer_vs_faststream": (
+        "Domain service consumer vs FastStream",
+        Target(op=">=", value=1.5),
+        "the domain services (monitoring, commission, support, tasking) are not built yet",
+    ),
+    "correlation": (
+        "Monitoring observations correlated per second at 100,000",
+        Target(op=None),
+        "the monitoring service's correlation is not built yet",
+    ),
+}
+
+
+def _not_run(key: str) -> Scenario:
+    title, target, reason = _TARGETS[key]
+    return Scenario(
+        key=key, title=title, status="not_run", ratio_definition="", target=target, reason=reason
+    )
+
+
+def _failed(key: str, exc: BaseException) -> Scenario:
+    return Scenario(
+        key=key,
+        title=key,
+        status="failed",
+        ratio_definition="",
+        target=Target(op=None),
+        reason=f"{type(exc).__name__}: {exc}",
+    )
+
+
+async def run_all(
+    ctx: Context, only: set[str] | None, broker_pid: int | None
+) -> dict[str, Scenario]:
+    results: dict[str, Scenario] = {}
+    for keys, group in GROUPS.items():
+        if only is not None and not only.intersection(keys):
+            continue
+        ctx.say(f"running {', '.join(keys)}")
+        started = time.monotonic()
+        try:
+            for scenario in await group(ctx, broker_pid):
+                results[scenario.key] = msgspec.structs.replace(
+                    scenario, seconds=round(time.monotonic() - started, 1)
+                )
+        except Exception as exc:  # noqa: BLE001 - one failed group must not lose the others
+            ctx.say(f"FAILED {', '.join(keys)}: {type(exc).__name__}: {exc}")
+            results.update({k: _failed(k, exc) for k in keys})
+    for key in _TARGETS:
+        if only is None or key in only:
+            results[key] = _not_run(key)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny smoke configuration")
+    parser.add_argument("--only", help="comma-separated scenario keys")
+    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP"))
+    parser.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="BENCHMARKS.md path")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    known = {k for keys in GROUPS for k in keys} | set(_TARGETS)
+    if only is not None and not only <= known:
+        parser.error(f"unknown scenarios: {', '.join(sorted(only - known))}")
+    knobs = Knobs.small() if args.quick else Knobs.full()
+    started = time.monotonic()
+    cluster = None
+    broker_pid = None
+    kafka_version = "external broker (version not probed)"
+    bootstrap = args.bootstrap
+    if not bootstrap:
+        from deploy.kafka.launcher import KafkaCluster  # noqa: PLC0415 - only when needed
+
+        print("[bench] starting a single-node Kafka broker in .state/bench-kafka", file=sys.stderr)
+        cluster = KafkaCluster.create(ROOT / ".state" / "bench-kafka", fresh=True)
+        cluster.start()
+        bootstrap = cluster.bootstrap
+        broker_pid = cluster.nodes[0].pid
+        kafka_version = cluster.nodes[0].version() or machine.kafka_jar_version()
+    try:
+        ctx = Context(knobs=knobs, bootstrap=bootstrap)
+        ctx.say(f"broker {bootstrap}; {'quick' if knobs.quick else 'full'} run {ctx.run_id}")
+        scenarios = asyncio.run(run_all(ctx, only, broker_pid))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    result = Run(
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        quick=knobs.quick,
+        duration_s=round(time.monotonic() - started, 1),
+        machine=machine.machine(),
+        versions=machine.versions(kafka_version),
+        settings=msgspec.structs.asdict(knobs) | {"broker": "own" if cluster else "external"},
+        scenarios=scenarios,
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(msgspec.json.format(msgspec.json.encode(result)) + b"\n")
+    args.markdown.write_text(report.render(result), encoding="utf-8")
+    print(f"[bench] wrote {args.output} and {args.markdown}", file=sys.stderr)
+    failed = [k for k, s in scenarios.items() if s.status == "failed"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per group of scenarios; each returns ``bench.results.Scenario`` entries."""
