@@ -1,0 +1,1 @@
+"""The monitoring integration tests import their helpers from this directory."""
