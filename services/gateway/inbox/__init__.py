@@ -24,12 +24,13 @@ Design (one gateway process; any number run side by side, cursors live with the 
   deliberately no ``?access_token=``: query strings end up in proxy and access logs. A
   bounded send queue per connection (``ws_send_queue`` frames) and a stall deadline: a slow
   client is closed with code 4008 after a ``closing`` frame carrying its resume cursor.
-  At most ``STREAMS_PER_DESK`` streams per desk (else 429) and ``max_connections`` in total
-  (else 503), both refused before the upgrade; client frames above ``ws_max_frame_bytes``
-  close the socket with 1009.
+  At most ``STREAMS_PER_DESK`` streams per desk (else 429) and ``max_connections`` open
+  requests in total (the access middleware, else 503), both refused before the upgrade;
+  client frames above ``ws_max_frame_bytes`` close the socket with 1009.
 - **Status** (``GET /v1/messages/{id}``): one background reader materialises the audit
   topic into a bounded view (``audit.py``: 7 days, 50,000 messages); the originator sees
-  every record of its message, a recipient its own, anyone else 404.
+  every record of its message, a recipient it was delivered to its own, anyone else
+  (including a desk it was refused to) 404.
 - **Receipts** (``POST /v1/messages/{id}/read`` and ``/ack``): only a desk the audit shows
   the message DELIVERED to, and whose inbox still holds that copy (404 otherwise). The
   receipt is a sealed Envelope to the original originator with the original label,

@@ -75,8 +75,17 @@ class AuditView:
         return list(self._by_message.get(message_id, ()))
 
     def visible(self, message_id: uuid.UUID, desk_id: str) -> list[AuditRecord]:
-        """The records ``desk_id`` may see: all to the originator, its own to a recipient."""
-        return [r for r in self.records(message_id) if r.visible_to(desk_id)]
+        """The records ``desk_id`` may see: all to the originator, its own to a recipient.
+
+        A desk the message was refused to is no party to it: it got nothing of the content,
+        and telling it the message exists would leak that much (DOMAIN §4 rule 4).
+        """
+        records = self.records(message_id)
+        if any(r.originator == desk_id for r in records):
+            return records
+        if self.delivery_to(message_id, desk_id) is None:
+            return []
+        return [r for r in records if r.visible_to(desk_id)]
 
     def delivery_to(self, message_id: uuid.UUID, desk_id: str) -> AuditRecord | None:
         """The DELIVERED record of this message to ``desk_id``, if it was delivered."""

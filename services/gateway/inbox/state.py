@@ -41,7 +41,6 @@ class StreamSessions:
     """Who is streaming: admission against the limits, and the metrics of live sessions."""
 
     def __init__(self, settings: GatewaySettings, metrics: GatewayMetrics) -> None:
-        self._total_limit = settings.max_connections
         self._retry_after_s = settings.retry_after_s
         self._by_desk: Tally[str] = Tally()
         self.queues: dict[int, SendQueue[Any]] = {}
@@ -64,19 +63,16 @@ class StreamSessions:
         self.closers: dict[int, Callable[[], Awaitable[None]]] = {}
 
     def admit(self, desk_id: str) -> None:
-        """Count a new stream of ``desk_id``, or refuse it (429 per desk, 503 in total)."""
+        """Count a new stream of ``desk_id``, or refuse it with 429.
+
+        The total is capped by the access middleware (``max_connections``, 503): a stream
+        holds its request open for its whole life, so it counts there like a long-poll.
+        """
         if self._by_desk[desk_id] >= STREAMS_PER_DESK:
             raise Problem(
                 429,
                 "too_many_streams",
                 f"this desk already has {STREAMS_PER_DESK} open streams",
-                retry_after_s=self._retry_after_s,
-            )
-        if sum(self._by_desk.values()) >= self._total_limit:
-            raise Problem(
-                503,
-                "stream_capacity",
-                "the gateway is at its stream capacity",
                 retry_after_s=self._retry_after_s,
             )
         self._by_desk[desk_id] += 1
