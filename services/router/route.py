@@ -232,6 +232,9 @@ def _route(
         result.delivered += 1
         if recipient.role.value == "ACTION":
             delivered_actions.append(desk.id)
+    if not expansion.recipients and not expansion.unresolved:
+        # Groups that reached only the originator: still one decision on the audit trail.
+        b.audit(Decision.REFUSED, detail="no recipient besides the originator")
     expired = envelope.expires_at is not None and envelope.expires_at <= now
     family = type(envelope.body).family
     if family is not None and not expired:
