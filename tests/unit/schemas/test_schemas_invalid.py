@@ -94,7 +94,7 @@ def _set(document: dict[str, Any], path: str, value: object) -> None:
 
 
 @pytest.mark.parametrize("tag", all_tags())
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_constrained_leaf_with_a_bad_value_is_refused_at_its_path(tag, data):
     document = data.draw(envelope_raw(tag))

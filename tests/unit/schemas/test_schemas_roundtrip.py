@@ -13,7 +13,7 @@ from schemas.body import KINDS, tag_of
 from schemas.envelope import seal
 from schemas.topics import KeyRule, TopicSpec
 
-PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("tag", all_tags())
@@ -47,7 +47,7 @@ def test_submission_round_trips_through_the_strict_decoder(tag, data):
 
 
 @pytest.mark.parametrize("tag", all_tags())
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(data=st.data())
 def test_headers_and_keys_describe_the_envelope(tag, data):
     envelope = data.draw(envelopes(tag))
