@@ -1,0 +1,1 @@
+"""The Special Commission's case service: BreachCase lifecycle, positions, remedies."""

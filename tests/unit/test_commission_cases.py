@@ -1,0 +1,230 @@
+"""Commission pure logic: the BreachCase lifecycle, authority, positions, remedies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from schemas import codec
+from schemas.common import TrafficType
+from schemas.desks import load_registry
+from schemas.envelope import Envelope
+from schemas.kinds.commission import (
+    Attribution,
+    AttributionConfidence,
+    CaseState,
+    ComplianceStatus,
+    Determination,
+    Dissent,
+    Finding,
+    Outcome,
+    Remedy,
+    RemedyType,
+    Responsibility,
+    Votes,
+)
+from schemas.kinds.commission_actions import (
+    CaseAction,
+    CaseCommandUnion,
+    CloseCase,
+    ComplianceUpdate,
+    DraftFindings,
+    IssueRemedies,
+    OpenInvestigation,
+    RecordDetermination,
+    RegisterAllegation,
+    StartPreliminaryReview,
+    SubmitForReview,
+    UpdateCompliance,
+)
+from schemas.kinds.notifications import ActionRejected, Escalation, RejectionCode
+from schemas.precedence import Precedence
+from services.commission.service import CommissionService
+from services.monitoring import scenario
+from services.monitoring.outbox import Output, ServiceDesk
+
+REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
+NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
+CASE = "case-inc-0001"
+M1, M2, M3 = "cell.commission-1", "cell.commission-2", "cell.commission-3"
+
+
+def service() -> CommissionService:
+    return CommissionService(ServiceDesk(desk_id="svc.commission", prefix="tunit."), REGISTRY)
+
+
+def act(originator: str, command: CaseCommandUnion, *, rationale: str = "") -> Envelope:
+    return Envelope(
+        message_id=uuid.uuid4(),
+        traffic_type=TrafficType.OPERATION,
+        originator=originator,
+        action_to=("COMMISSION",),
+        primary_precedence=Precedence.PRIORITY,
+        copy_precedence=Precedence.PRIORITY,
+        label=scenario.label(NOW),
+        subject="case action",
+        created_at=NOW,
+        released_at=NOW,
+        body=CaseAction(case_id=CASE, command=command, rationale=rationale),
+    )
+
+
+def run(svc: CommissionService, envelope: Envelope, now: datetime = NOW) -> list[Output]:
+    assert isinstance(envelope.body, CaseAction)
+    return svc.handle_action(envelope, envelope.body, now)
+
+
+def rejection(outputs: list[Output]) -> ActionRejected:
+    (out,) = outputs
+    body = codec.decode(out.value or b"").body
+    assert isinstance(body, ActionRejected)
+    return body
+
+
+REGISTER = RegisterAllegation(
+    title="IMPACT at 47.7000,35.4000",
+    incident_ids=("inc-0001",),
+    respondents=("RUS", "UKR"),
+    summary="3 independent observers; heaviest weapon ARTILLERY_100MM_PLUS",
+)
+DETERMINATION = Determination(
+    outcome=Outcome.VIOLATION_CONFIRMED,
+    attributions=(
+        Attribution(
+            party="RUS",
+            responsibility=Responsibility.RESPONSIBLE,
+            confidence=AttributionConfidence.HIGH,
+        ),
+        Attribution(
+            party="UKR",
+            responsibility=Responsibility.NOT_RESPONSIBLE,
+            confidence=AttributionConfidence.MODERATE,
+        ),
+    ),
+    votes=Votes(in_favour=2, against=1),
+    dissents=(Dissent(member=M3, statement="Origin not established beyond doubt."),),
+    reasoning="Crater analysis and two bearings converge on fire from the east.",
+    determined_at=NOW,
+)
+REMEDY = Remedy(
+    remedy_id="r1",
+    remedy_type=RemedyType.WITHDRAW_WEAPONS,
+    addressed_to="RUS",
+    description="Withdraw 152 mm artillery beyond the withdrawal line.",
+    due_at=NOW + timedelta(days=7),
+)
+
+
+def test_full_lifecycle_ends_closed_with_attribution_dissent_remedies_and_compliance() -> None:
+    svc = service()
+    steps = [
+        act("svc.monitoring", REGISTER, rationale="CORROBORATED"),
+        act(M1, StartPreliminaryReview(rapporteur=M2)),
+        act(M2, OpenInvestigation(scope="Impact of 14 March", investigators=(M2, "pol.mon"))),
+        act(
+            M2,
+            DraftFindings(
+                findings=(Finding(finding_id="f1", statement="Impact of a 152 mm round."),)
+            ),
+        ),
+        act(M2, SubmitForReview()),
+        act(M1, RecordDetermination(determination=DETERMINATION), rationale="In favour."),
+        act(M1, IssueRemedies(remedies=(REMEDY,))),
+        act(
+            M2,
+            UpdateCompliance(
+                updates=(ComplianceUpdate(remedy_id="r1", status=ComplianceStatus.COMPLIED),)
+            ),
+        ),
+        act(M1, CloseCase(closure_note="Remedy complied with and verified by monitors.")),
+    ]
+    for envelope in steps:
+        outputs = run(svc, envelope)
+        assert [o.topic for o in outputs] == ["tunit.cell.state.cases"], envelope.body
+    record = svc.cases[CASE]
+    case = record.case
+    assert case.state is CaseState.CLOSED
+    assert case.version == len(steps)
+    assert case.determination == DETERMINATION
+    assert case.remedies[0].compliance is ComplianceStatus.COMPLIED
+    assert record.history[0].action == "REGISTER_ALLEGATION"
+    positions = {p.member: p.position for p in record.positions}
+    assert positions[M3] == "DISSENT"
+    assert positions[M1] == "CLOSE"
+    assert positions[M2] == "UPDATE_COMPLIANCE"
+    # Restart: the last snapshot rebuilds the case exactly; replays change nothing.
+    restarted = service()
+    restarted.load(CASE.encode(), svc._snapshot(record).value)
+    assert restarted.cases[CASE] == record
+    for envelope in steps:
+        assert run(restarted, envelope) == []
+
+
+def test_illegal_transition_is_refused_with_reason() -> None:
+    svc = service()
+    run(svc, act("svc.monitoring", REGISTER))
+    refused = rejection(run(svc, act(M1, RecordDetermination(determination=DETERMINATION))))
+    assert refused.code is RejectionCode.INVALID_TRANSITION
+    assert refused.current_state == "ALLEGED"
+    assert "DETERMINE" in refused.detail
+    assert svc.cases[CASE].case.version == 1
+
+
+def test_non_member_is_refused_and_changes_nothing() -> None:
+    svc = service()
+    run(svc, act("svc.monitoring", REGISTER))
+    outputs = run(svc, act("gbr.pjhq", StartPreliminaryReview(rapporteur=M1)))
+    refused = rejection(outputs)
+    assert refused.code is RejectionCode.NOT_AUTHORISED
+    assert "gbr.pjhq" in refused.detail
+    envelope = codec.decode(outputs[0].value or b"")
+    assert envelope.action_to == ("gbr.pjhq",)
+    assert envelope.originator == "svc.commission"
+    assert svc.cases[CASE].case.state is CaseState.ALLEGED
+
+
+def test_monitoring_desk_may_register_but_not_act_further() -> None:
+    svc = service()
+    run(svc, act("svc.monitoring", REGISTER))
+    refused = rejection(run(svc, act("svc.monitoring", StartPreliminaryReview(rapporteur=M1))))
+    assert refused.code is RejectionCode.NOT_AUTHORISED
+    again = rejection(run(svc, act(M1, REGISTER)))
+    assert again.code is RejectionCode.DUPLICATE_ENTITY
+
+
+def test_confirmed_violation_cannot_close_before_remedies() -> None:
+    svc = service()
+    for envelope in [
+        act(M1, REGISTER),
+        act(M1, StartPreliminaryReview(rapporteur=M2)),
+        act(M2, OpenInvestigation(scope="s", investigators=(M2,))),
+        act(M2, DraftFindings(findings=(Finding(finding_id="f1", statement="x"),))),
+        act(M2, SubmitForReview()),
+        act(M1, RecordDetermination(determination=DETERMINATION)),
+    ]:
+        run(svc, envelope)
+    refused = rejection(run(svc, act(M1, CloseCase(closure_note="done"))))
+    assert refused.code is RejectionCode.INVALID_TRANSITION
+
+
+def test_overdue_remedy_alerts_once() -> None:
+    svc = service()
+    for envelope in [
+        act(M1, REGISTER),
+        act(M1, StartPreliminaryReview(rapporteur=M2)),
+        act(M2, OpenInvestigation(scope="s", investigators=(M2,))),
+        act(M2, DraftFindings(findings=(Finding(finding_id="f1", statement="x"),))),
+        act(M2, SubmitForReview()),
+        act(M1, RecordDetermination(determination=DETERMINATION)),
+        act(M1, IssueRemedies(remedies=(REMEDY,))),
+    ]:
+        run(svc, envelope)
+    assert svc.tick(NOW + timedelta(days=1)) == []
+    outputs = svc.tick(NOW + timedelta(days=8))
+    alerts = [codec.decode(o.value or b"") for o in outputs if ".submit." in o.topic]
+    assert len(alerts) == 1
+    assert isinstance(alerts[0].body, Escalation)
+    assert alerts[0].action_to == ("COMMISSION",)
+    assert alerts[0].info_to == ("ROLE:WATCH",)
+    assert svc.tick(NOW + timedelta(days=9)) == []
