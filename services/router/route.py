@@ -18,25 +18,17 @@ from msgspec import Struct
 from schemas import codec
 from schemas.audit import AuditRecord, Decision
 from schemas.common import DESK_ID_PATTERN
-from schemas.kinds.control import Minimize, MinimizeStatus
-from schemas.kinds.notifications import NonDeliveryReason, OperationalAck, ReadReceipt
+from schemas.kinds.notifications import NonDeliveryReason
 from schemas.topics import DEADLETTER
 from services.router import guard, outputs, reports
 from services.router.addressing import expand
 from services.router.state import (
-    Acked,
-    MinimizeInForce,
-    OpenAck,
     Seen,
     StateWrite,
-    ack_key,
-    ack_partition,
-    acked_key,
     dedup_key,
     encode_state,
-    minimize_key,
-    minimize_partition,
 )
+from services.router.tracking import track
 from services.runtime.deadletter import dead_letter
 
 if TYPE_CHECKING:
@@ -239,71 +231,9 @@ def _route(
     family = type(envelope.body).family
     if family is not None and not expired:
         b.outputs.append(outputs.domain_copy(envelope, raw, family, ctx.prefix))
-    _track(b, state, delivered_actions)
+    track(b, state, delivered_actions)
     _apply(state, b.state)
     return result
-
-
-def _track(b: _Builder, state: RouterState, delivered_actions: list[str]) -> None:
-    """State side effects: open acknowledgements, acks and receipts, MINIMIZE."""
-    envelope, ctx, n = b.envelope, b.ctx, b.ctx.state_partitions
-    if envelope.ack_required and envelope.ack_by is not None and delivered_actions:
-        open_ack = OpenAck(
-            message_id=envelope.message_id,
-            originator=envelope.originator,
-            label=envelope.label,
-            traffic_type=envelope.traffic_type,
-            precedence=envelope.primary_precedence,
-            ack_by=envelope.ack_by,
-            awaiting=tuple(delivered_actions),
-        )
-        partition = ack_partition(envelope.message_id, n)
-        b.state.append(StateWrite(partition, ack_key(envelope.message_id), encode_state(open_ack)))
-    body = envelope.body
-    if isinstance(body, (OperationalAck, ReadReceipt)):
-        subject = body.subject_message_id
-        known = state.open_acks.get(subject)
-        subject_originator = known[0].originator if known is not None else _first_desk(b)
-        decision = Decision.ACKNOWLEDGED if isinstance(body, OperationalAck) else Decision.READ
-        detail = body.response.value if isinstance(body, OperationalAck) else body.mode.value
-        if subject_originator is not None:
-            record = AuditRecord(
-                message_id=subject,
-                originator=subject_originator,
-                decision=decision,
-                at=b.now,
-                kind=envelope.kind,
-                recipient=envelope.originator,
-                detail=detail,
-            )
-            b.outputs.append(outputs.audit(record, ctx.prefix))
-        awaited = known is not None and envelope.originator in known[0].awaiting
-        if isinstance(body, OperationalAck) and awaited:
-            acked = Acked(response=body.response, at=b.now)
-            b.state.append(
-                StateWrite(
-                    ack_partition(subject, n),
-                    acked_key(subject, envelope.originator),
-                    encode_state(acked),
-                )
-            )
-    if isinstance(body, Minimize):
-        key, partition = minimize_key(body.minimize_id), minimize_partition(body.minimize_id, n)
-        value = None
-        if body.status is MinimizeStatus.IMPOSED:
-            value = encode_state(
-                MinimizeInForce(
-                    minimize_id=body.minimize_id,
-                    scope=body.scope,
-                    threshold=body.threshold,
-                    imposed_by=envelope.originator,
-                )
-            )
-        b.state.append(StateWrite(partition, key, value))
-
-
-def _first_desk(b: _Builder) -> str | None:
-    return next((a for a in b.envelope.action_to if a in b.ctx.registry), None)
 
 
 def _apply(state: RouterState, writes: list[StateWrite]) -> None:
