@@ -65,3 +65,177 @@ async def test_submit_is_acknowledged_after_the_record_is_on_kafka(
     propagated = codec.header_value(headers, codec.HEADER_TRACEPARENT)
     assert propagated is not None
     assert propagated.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"  # same trace
+
+
+async def post(client, desk: str, payload: Any, auth, path: str = "/v1/messages", **kwargs: Any):
+    return await client.post(path, json=payload, headers=auth(desk), **kwargs)
+
+
+async def test_originator_in_the_body_is_refused_as_an_unknown_field(
+    gateway_client, auth, new_submission
+):
+    response = await post(gateway_client, "nld.def", new_submission(originator="usa.eucom"), auth)
+    assert response.status == 422
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert problem["code"] == "invalid_input"
+    assert problem["errors"][0]["path"] == "$.originator"
+    assert problem["type"].endswith(":invalid_input")
+
+
+async def test_retry_with_the_same_message_id_is_accepted_again(
+    gateway_client, auth, new_submission, gateway_settings
+):
+    payload = new_submission(message_id=str(uuid.uuid4()))
+    first = await post(gateway_client, "usa.eucom", payload, auth)
+    second = await post(gateway_client, "usa.eucom", payload, auth)
+    assert (first.status, second.status) == (202, 202)
+    a, b = await first.json(), await second.json()
+    assert a["message_id"] == b["message_id"] == payload["message_id"]
+    # Same originator key: same partition, so the router sees both where its dedup state is.
+    assert a["partition"] == b["partition"]
+    assert b["offset"] > a["offset"]
+    for body in (a, b):
+        record = await read_record(
+            gateway_settings.kafka_bootstrap, body["topic"], body["partition"], body["offset"]
+        )
+        assert str(codec.decode(record.value).message_id) == payload["message_id"]
+
+
+async def test_flash_goes_to_the_flash_lane(gateway_client, auth, new_submission, gateway_settings):
+    response = await post(
+        gateway_client, "cell.watch", new_submission(precedence="FLASH", action_to=["ALL"]), auth
+    )
+    assert response.status == 202, await response.text()
+    body = await response.json()
+    assert body["topic"] == submit_topic(Precedence.FLASH, prefix=gateway_settings.topic_prefix)
+    assert body["precedence"] == "FLASH"
+    record = await read_record(
+        gateway_settings.kafka_bootstrap, body["topic"], body["partition"], body["offset"]
+    )
+    assert codec.header_value(list(record.headers), codec.HEADER_PRECEDENCE) == "FLASH"
+
+
+async def test_flash_needs_the_flash_role(gateway_client, auth, new_submission):
+    response = await post(gateway_client, "nld.def", new_submission(precedence="FLASH"), auth)
+    assert response.status == 403
+    problem = await response.json()
+    assert problem["code"] == "flash_not_permitted"
+    assert problem["errors"][0]["path"] == "$.primary_precedence"
+
+
+async def test_exercise_desk_may_not_send_operation_traffic(gateway_client, auth, new_submission):
+    refused = await post(gateway_client, "exr.training", new_submission(), auth)
+    assert refused.status == 403
+    assert (await refused.json())["code"] == "exercise_only"
+    accepted = await post(
+        gateway_client, "exr.training", new_submission(traffic_type="EXERCISE"), auth
+    )
+    assert accepted.status == 202
+
+
+async def test_missing_and_invalid_credentials_are_401(gateway_client, new_submission):
+    missing = await gateway_client.post("/v1/messages", json=new_submission())
+    assert missing.status == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="paris-cell"'
+    wrong = await gateway_client.post(
+        "/v1/messages", json=new_submission(), headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status == 401
+    assert (await wrong.json())["code"] == "unauthenticated"
+    basic = await gateway_client.post(
+        "/v1/messages", json=new_submission(), headers={"Authorization": "Basic Zm9vOmJhcg=="}
+    )
+    assert basic.status == 401
+
+
+async def test_malformed_json_is_400(gateway_client, auth):
+    response = await gateway_client.post(
+        "/v1/messages",
+        data=b'{"traffic_type": ',
+        headers=auth("fra.cell") | {"Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert (await response.json())["code"] == "malformed_json"
+
+
+async def test_validation_errors_are_422_with_the_field_path(gateway_client, auth, new_submission):
+    payload = new_submission()
+    payload["label"]["releasable_to"] = ["usa"]
+    response = await post(gateway_client, "fra.cell", payload, auth)
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["errors"][0]["path"] == "$.label.releasable_to[0]"
+    del payload["label"]
+    response = await post(gateway_client, "fra.cell", payload, auth)
+    assert (await response.json())["errors"][0]["path"] == "$.label"
+
+
+async def test_wrong_content_type_is_415(gateway_client, auth):
+    response = await gateway_client.post(
+        "/v1/messages", data=b"hello", headers=auth("fra.cell") | {"Content-Type": "text/plain"}
+    )
+    assert response.status == 415
+    assert (await response.json())["code"] == "unsupported_media_type"
+
+
+async def test_oversized_body_is_413_before_parsing(make_client, make_settings, auth):
+    client = await make_client(make_settings(max_body_bytes=2048, rate_bytes_burst=4096))
+    response = await client.post(
+        "/v1/messages",
+        data=b"{" + b" " * 5000 + b"}",
+        headers=auth("fra.cell") | {"Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert (await response.json())["code"] == "payload_too_large"
+
+
+async def test_exceeding_the_desk_rate_is_429_with_retry_after(
+    make_client, make_settings, auth, new_submission
+):
+    settings = make_settings(rate_messages_per_s=0.01, rate_messages_burst=2, max_batch=2)
+    client = await make_client(settings)
+    statuses = [(await post(client, "ukr.gs", new_submission(), auth)).status for _ in range(2)]
+    assert statuses == [202, 202]
+    limited = await post(client, "ukr.gs", new_submission(), auth)
+    assert limited.status == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert (await limited.json())["code"] == "rate_limited"
+    # Limits are per desk: another desk is unaffected.
+    assert (await post(client, "fra.cell", new_submission(), auth)).status == 202
+
+
+async def test_batch_all_accepted_is_202(gateway_client, auth, new_submission):
+    items = [new_submission(), new_submission(precedence="PRIORITY")]
+    response = await post(
+        gateway_client, "fra.cell", {"submissions": items}, auth, "/v1/messages:batch"
+    )
+    assert response.status == 202, await response.text()
+    result = await response.json()
+    assert result["accepted"] == 2
+    assert [item["status"] for item in result["results"]] == [202, 202]
+    assert result["results"][1]["accepted"]["topic"].endswith("cell.submit.priority")
+
+
+async def test_batch_with_a_bad_item_is_207_with_per_item_results(
+    gateway_client, auth, new_submission
+):
+    bad = new_submission(originator="usa.eucom")
+    items = [new_submission(), bad, new_submission(precedence="FLASH")]
+    response = await post(
+        gateway_client, "fra.cell", {"submissions": items}, auth, "/v1/messages:batch"
+    )
+    assert response.status == 207
+    result = await response.json()
+    assert [item["status"] for item in result["results"]] == [202, 422, 403]
+    assert result["results"][1]["problem"]["errors"][0]["path"] == "$.submissions[1].originator"
+    assert result["accepted"] == 1
+    assert result["failed"] == 2
+
+
+async def test_batch_over_the_limit_is_413(make_client, make_settings, auth, new_submission):
+    client = await make_client(make_settings(max_batch=2))
+    items = [new_submission() for _ in range(3)]
+    response = await post(client, "fra.cell", {"submissions": items}, auth, "/v1/messages:batch")
+    assert response.status == 413
+    assert (await response.json())["code"] == "batch_too_large"
