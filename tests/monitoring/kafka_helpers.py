@@ -94,14 +94,13 @@ async def drained(bootstrap: str, group: str, topic: str, *, timeout_s: float = 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:
-        parts = [
-            TopicPartition(topic, n) for n in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not parts:
-            await consumer.topics()
-            parts = [
-                TopicPartition(topic, n) for n in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
+        cluster = await asyncio.wait_for(
+            consumer._client.fetch_all_metadata(),
+            DEADLINE_S,
+        )
+        numbers = sorted(cluster.partitions_for_topic(topic) or ())
+        assert numbers, f"no partitions known for {topic}"
+        parts = [TopicPartition(topic, n) for n in numbers]
         ends = await asyncio.wait_for(consumer.end_offsets(parts), DEADLINE_S)
         while True:
             committed = [await asyncio.wait_for(consumer.committed(tp), DEADLINE_S) for tp in parts]
