@@ -1,0 +1,67 @@
+"""Smoke run of the benchmark harness: every implemented scenario, tiny, on the real broker.
+
+Checks the JSON shape and that both arms produced positive figures; never timings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from bench.__main__ import GROUPS, main
+from bench.results import Run
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+IMPLEMENTED = sorted(k for keys in GROUPS for k in keys)
+
+
+def _positive(arm: object) -> bool:
+    rate = getattr(arm, "rate", None)
+    latency = getattr(arm, "latency", None)
+    if rate is not None:
+        return rate.median > 0 and rate.low > 0
+    return latency is not None and latency.count > 0 and latency.p50_ms > 0
+
+
+@pytest.mark.timeout(900)
+def test_quick_run_writes_results_for_every_scenario(kafka_bootstrap: str, tmp_path: Path):
+    output, markdown = tmp_path / "latest.json", tmp_path / "BENCHMARKS.md"
+    code = main(
+        [
+            "--quick",
+            "--bootstrap",
+            kafka_bootstrap,
+            "--output",
+            str(output),
+            "--markdown",
+            str(markdown),
+        ]
+    )
+    run = msgspec.json.decode(output.read_bytes(), type=Run)
+    failed = {k: s.reason for k, s in run.scenarios.items() if s.status == "failed"}
+    assert code == 0, failed
+    assert run.quick
+    for key in IMPLEMENTED:
+        scenario = run.scenarios[key]
+        assert scenario.status == "ok", (key, scenario.reason)
+        assert scenario.ratio is not None
+        assert scenario.ratio.median > 0
+        assert len(scenario.ratio.values) >= 3
+        assert _positive(scenario.ours), key
+        assert _positive(scenario.baseline), key
+    for key in ("consumer_vs_faststream", "correlation"):
+        assert run.scenarios[key].status == "not_run"
+        assert run.scenarios[key].reason
+    text = markdown.read_text(encoding="utf-8")
+    assert "QUICK" in text
+    for key in run.scenarios:
+        assert f"`{key}`" in text
+
+
+def test_unknown_scenario_is_refused(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        main(["--only", "no_such_scenario", "--bootstrap", "127.0.0.1:1"])
+    assert "unknown scenarios" in capsys.readouterr().err
