@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.cli import config, topics, up
+from services.cli import config, desks, dlq, logs, send, tail, topics, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.register(sub)
     topics.register(sub)
     config.register(sub)
+    tail.register(sub)
+    send.register(sub)
+    dlq.register(sub)
+    desks.register(sub)
+    logs.register(sub)
     return parser
 
 

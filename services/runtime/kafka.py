@@ -94,3 +94,20 @@ async def start_with_retry(
             delay = min(delay * 2, 5.0)
         else:
             return
+
+
+async def partitions_of(consumer: Any, topic: str, *, timeout_s: float) -> list[int]:
+    """The partition numbers of `topic`, refreshing metadata first (a fresh client has none).
+
+    Raises BrokerUnavailable when the topic is unknown to the cluster within the deadline.
+    """
+    try:
+        # consumer.topics() fetches metadata but keeps it from partitions_for_topic(); the
+        # client's own cluster view is the one aiokafka answers from.
+        cluster = await asyncio.wait_for(consumer._client.fetch_all_metadata(), timeout_s)  # noqa: SLF001
+    except (KafkaError, TimeoutError) as exc:
+        raise BrokerUnavailable(f"metadata for {topic} not available: {exc!r}") from exc
+    found = cluster.partitions_for_topic(topic)
+    if not found:
+        raise BrokerUnavailable(f"topic {topic} does not exist")
+    return sorted(found)
