@@ -22,10 +22,10 @@ from schemas.precedence import Precedence
 from schemas.topics import state_topic
 from services.commission.machine import OPEN_COMPLIANCE, Refused, Sender, decide, tag
 from services.commission.state import CaseRecord, decode_record, encode_record
-from services.monitoring import ids
-from services.monitoring.outbox import Output, ServiceDesk
+from services.runtime import ids
 from services.runtime.deadletter import SourceRecord
 from services.runtime.logging import get_logger
+from services.runtime.outbox import Output, ServiceDesk
 
 log = get_logger(__name__)
 SERVICE = "commission"

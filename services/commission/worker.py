@@ -9,9 +9,9 @@ from schemas.desks import DeskRegistry, RegistryError, load_registry
 from schemas.topics import domain_topic, state_topic
 from services.commission.service import CommissionService
 from services.commission.settings import CommissionSettings
-from services.monitoring.outbox import ServiceDesk
-from services.monitoring.txloop import run_loop
 from services.runtime.errors import ConfigurationError
+from services.runtime.outbox import ServiceDesk
+from services.runtime.txloop import run_loop
 
 
 async def run(

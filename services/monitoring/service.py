@@ -30,11 +30,12 @@ from services.monitoring.correlate import (
     origin_zone,
 )
 from services.monitoring.geo import GeoConfig
-from services.monitoring.outbox import Output, ServiceDesk
 from services.monitoring.records import IncidentRecord, Member, decode_record, encode_record
 from services.monitoring.validate import Checked, Limits, Refusal, check_report
+from services.runtime import ids as runtime_ids
 from services.runtime.deadletter import SourceRecord
 from services.runtime.logging import get_logger
+from services.runtime.outbox import Output, ServiceDesk
 
 log = get_logger(__name__)
 SERVICE = "monitoring"
@@ -186,7 +187,7 @@ class MonitoringService:
         )
         return self.config.desk.envelope(
             action,
-            message_id=ids.message_id("case-open", case_id),
+            message_id=runtime_ids.message_id("case-open", case_id),
             action_to=("COMMISSION",),
             label=record.label,
             subject=f"BREACH CASE {case_id}: {title}",
@@ -214,7 +215,7 @@ class MonitoringService:
         )
         return self.config.desk.envelope(
             body,
-            message_id=ids.message_id("rejected", str(envelope.message_id)),
+            message_id=runtime_ids.message_id("rejected", str(envelope.message_id)),
             action_to=(envelope.originator,),
             label=envelope.label,
             subject=f"Observations refused in report {report.report_id}",

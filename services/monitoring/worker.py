@@ -8,12 +8,12 @@ from pathlib import Path
 from schemas.topics import domain_topic, state_topic
 from services.monitoring.correlate import CorrelationConfig
 from services.monitoring.geo import GeoConfig, GeoConfigError, load_geo
-from services.monitoring.outbox import ServiceDesk
 from services.monitoring.service import MonitoringService, ServiceConfig
 from services.monitoring.settings import MonitoringSettings
-from services.monitoring.txloop import run_loop
 from services.monitoring.validate import Limits
 from services.runtime.errors import ConfigurationError
+from services.runtime.outbox import ServiceDesk
+from services.runtime.txloop import run_loop
 
 
 def service_config(settings: MonitoringSettings, *, fallback_nation: str = "FRA") -> ServiceConfig:

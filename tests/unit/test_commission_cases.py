@@ -42,7 +42,7 @@ from schemas.kinds.notifications import ActionRejected, Escalation, RejectionCod
 from schemas.precedence import Precedence
 from services.commission.service import CommissionService
 from services.monitoring import scenario
-from services.monitoring.outbox import Output, ServiceDesk
+from services.runtime.outbox import Output, ServiceDesk
 
 REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
 NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)

@@ -25,11 +25,11 @@ from schemas.precedence import Precedence
 from schemas.topics import submit_topic
 from services.monitoring import ids, scenario
 from services.monitoring.geo import distance_m, load_geo
-from services.monitoring.outbox import Output
 from services.monitoring.records import decode_record
 from services.monitoring.service import MonitoringService
 from services.monitoring.settings import MonitoringSettings
 from services.monitoring.worker import service_config
+from services.runtime.outbox import Output
 
 ROOT = Path(__file__).resolve().parents[2]
 GEO = load_geo(ROOT / "deploy/geo/ceasefire-zones.geojson")

@@ -8,8 +8,9 @@ in-memory state is dropped, and the next session rebuilds it from the state topi
 resumes from the committed offsets. A periodic ``tick`` (deadline checks) runs under the
 same lock and commits its outputs the same way.
 
-One active instance per service: correlation and case state are global, so the transactional
-id is per service (``<prefix><group>``) and a second instance fences the first.
+One active instance per service: a service's state (incidents, cases, requests, orders) is
+global, so the transactional id is per service (``<prefix><group>``) and a second instance
+fences the first.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from typing import Any, Protocol
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.monitoring.outbox import Output
-from services.monitoring.statefeed import replay
 from services.runtime import kafka
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
 from services.runtime.logging import get_logger
+from services.runtime.outbox import Output
 from services.runtime.settings import CommonSettings
+from services.runtime.statefeed import replay
 
 log = get_logger(__name__)
 _RESTART_DELAY_S = 1.0

@@ -1,6 +1,6 @@
 """What a domain service writes, as data: state snapshots, sealed envelopes, dead letters.
 
-Services act as desks (ARCHITECTURE): their notifications and case openings are sealed
+Services act as desks (ARCHITECTURE): their notifications, alerts and case openings are sealed
 envelopes produced to the submit lane of their precedence, keyed by originator like any
 desk's, so the router guards, routes, audits and deduplicates them. Building outputs as data
 keeps every decision testable without a broker; the worker sends them in one transaction.
