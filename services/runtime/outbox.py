@@ -38,6 +38,14 @@ class ServiceDesk(Struct, frozen=True, kw_only=True):
 
     desk_id: str
     prefix: str = ""
+    # Whether the desk holds the FLASH role; without it the router refuses FLASH, so the
+    # desk sends at IMMEDIATE instead (the highest precedence it may originate).
+    flash: bool = True
+
+    def precedence(self, wanted: Precedence) -> Precedence:
+        if wanted is Precedence.FLASH and not self.flash:
+            return Precedence.IMMEDIATE
+        return wanted
 
     def envelope(
         self,
@@ -55,12 +63,13 @@ class ServiceDesk(Struct, frozen=True, kw_only=True):
         references: Sequence[UUID] = (),
         correlation_id: str | None = None,
     ) -> Envelope:
+        precedence = self.precedence(precedence)
         return Envelope(
             message_id=message_id,
             traffic_type=traffic_type,
             originator=self.desk_id,
             action_to=tuple(action_to),
-            info_to=tuple(a for a in info_to if a not in action_to),
+            info_to=tuple(dict.fromkeys(a for a in info_to if a not in action_to)),
             primary_precedence=precedence,
             copy_precedence=precedence,
             label=label,

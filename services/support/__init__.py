@@ -1,0 +1,1 @@
+"""The support-request service: requests, offers, consignments and depot draws (DOMAIN §7)."""
