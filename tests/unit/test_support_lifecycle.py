@@ -234,9 +234,9 @@ def test_request_validated_matched_by_two_donors_committed_delivered_closed() ->
         svc, action(REQUESTER, ConfirmDelivery(consignment_id="con-fra-1", received=received))
     )
     assert statuses(out)[0][1].state is RequestState.IN_DELIVERY  # one consignment still out
-    received = (ConsignmentLine(line_no=1, quantity=60),)
+    second = (ConsignmentLine(line_no=1, quantity=60),)
     out = handle(
-        svc, action(REQUESTER, ConfirmDelivery(consignment_id="con-gbr-1", received=received))
+        svc, action(REQUESTER, ConfirmDelivery(consignment_id="con-gbr-1", received=second))
     )
     ((_, status),) = statuses(out)
     assert status.state is RequestState.DELIVERED
