@@ -149,10 +149,11 @@ async def _read(
 
 
 async def _partitions(consumer: Any, topic: str) -> set[int]:  # noqa: ANN401 - aiokafka
-    partitions = consumer.partitions_for_topic(topic)
-    while not partitions:
-        await consumer.topics()  # refreshes metadata
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await asyncio.sleep(0.5)
-    return set(partitions)
+    """The topic's partitions from fresh cluster metadata (the consumer's own cache only
+    knows topics it was told about; aiokafka's consumer exposes no public refresh)."""
+    while True:
+        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions:
+            return set(partitions)
+        await asyncio.sleep(0.5)

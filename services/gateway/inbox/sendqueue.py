@@ -41,9 +41,12 @@ class SendQueue(Generic[T]):
 
     async def put(self, item: T) -> None:
         try:
-            await asyncio.wait_for(self._queue.put(item), self._stall_s)
-        except TimeoutError:
-            raise SlowClient(f"send queue full for {self._stall_s:.1f}s") from None
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            try:
+                await asyncio.wait_for(self._queue.put(item), self._stall_s)
+            except TimeoutError:
+                raise SlowClient(f"send queue full for {self._stall_s:.1f}s") from None
         self.high_water = max(self.high_water, self._queue.qsize())
 
     async def get(self) -> T:

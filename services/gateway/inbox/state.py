@@ -59,6 +59,7 @@ class StreamSessions:
             "WebSocket streams closed because the client let its send queue fill.",
             registry=metrics.registry,
         )
+        self.queue_high_water = 0  # deepest any send queue got: the bound, observable
         # id(session) -> its close coroutine (closing frame + 1001) for shutdown.
         self.closers: dict[int, Callable[[], Awaitable[None]]] = {}
 

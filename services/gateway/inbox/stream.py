@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -48,9 +50,10 @@ class Session:
         self.written = cursor  # after the last frame handed to the socket
         self.ws = ws
         settings = state.settings
-        # A client gets several heartbeat intervals to take a frame before it counts as slow.
+        # Half a heartbeat to take one frame: shorter than the missed-pong close (1.5
+        # heartbeats) that a stalled client would hit next, so it gets its resume cursor.
         self.queue: SendQueue[tuple[bytes, Cursor]] = SendQueue(
-            settings.ws_send_queue, stall_s=max(1.0, settings.ws_heartbeat_s)
+            settings.ws_send_queue, stall_s=settings.ws_heartbeat_s / 2
         )
 
     async def _pump(self) -> None:
@@ -107,18 +110,28 @@ class Session:
         return "client_closed"
 
     async def close(self, code: int, reason: str) -> None:
-        """Send the closing frame with the resume cursor, then close, within a deadline."""
-        frame = StreamClosing(reason=reason, cursor=self.state.cursors.encode(self.written))
+        """Send the closing frame with the resume cursor, then close, within deadlines."""
         if self.ws.closed:
             return
-        # Each step writes its frame before it can block on a client that does not read; the
-        # deadlines only bound the wait for the socket to drain.
-        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-            async with asyncio.timeout(_CLOSE_DEADLINE_S):
-                await self.ws.send_frame(_ENCODER.encode(frame), WSMsgType.TEXT)
-        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-            async with asyncio.timeout(_CLOSE_DEADLINE_S):
-                await self.ws.close(code=code, message=reason.encode())
+        frame = StreamClosing(reason=reason, cursor=self.state.cursors.encode(self.written))
+        # Both frames are written before anything can block on a client that does not read.
+        # They run in tasks of their own: aiohttp shares one drain future per connection, and
+        # the writer task cancelled while draining has cancelled it; that must not be taken
+        # for a cancellation of this handler.
+        await _bounded(self.ws.send_frame(_ENCODER.encode(frame), WSMsgType.TEXT))
+        # drain=False: the close frame is queued behind the data; the wait for the client's
+        # close reply is bounded by the response's own timeout.
+        await _bounded(self.ws.close(code=code, message=reason.encode(), drain=False))
+
+
+async def _bounded(step: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.create_task(step)
+    done, _ = await asyncio.wait({task}, timeout=_CLOSE_DEADLINE_S)
+    if not done:
+        task.cancel()
+        await asyncio.wait({task}, timeout=_CLOSE_DEADLINE_S)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        log.info("stream_close_step_failed", error=repr(task.exception()))
 
 
 async def get_stream(request: web.Request) -> web.WebSocketResponse:
@@ -144,6 +157,7 @@ async def get_stream(request: web.Request) -> web.WebSocketResponse:
         finally:
             del sessions.closers[id(session)]
             del sessions.queues[id(session)]
+        sessions.queue_high_water = max(sessions.queue_high_water, session.queue.high_water)
         if outcome == "slow_consumer":
             sessions.slow_disconnects.inc()
         log.info(
