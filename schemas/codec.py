@@ -39,9 +39,11 @@ _UNTYPED_DECODER = msgspec.json.Decoder()
 _SUBMISSION_INFO = msgspec.inspect.type_info(Submission)
 
 _PATH_RE = re.compile(r"^(?P<message>.*) - at `(?P<path>\$[^`]*)`$", re.DOTALL)
-# Messages whose first backticked name is a field under the reported object.
+# Messages whose first backticked name is a field (or a list item: `releasable_to[2]`)
+# under the reported object.
 _FIELD_FIRST = re.compile(
-    r"^(?:`(?P<own>\w+)`|Object (?:missing required|contains unknown) field `(?P<named>[^`]+)`)"
+    r"^(?:`(?P<own>\w+(?:\[\d+\])?)`"
+    r"|Object (?:missing required|contains unknown) field `(?P<named>[^`]+)`)"
 )
 
 

@@ -8,7 +8,7 @@ Both share their cross-field rules through ``_check_common``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from msgspec import Meta, Struct
@@ -91,13 +91,16 @@ class Envelope(Struct, frozen=True, kw_only=True):
     body: Body
 
     def __post_init__(self) -> None:
-        require_utc(self, "released_at")
+        if self.released_at.tzinfo is not UTC:
+            require_utc(self, "released_at")
         _check_common(self)
         if self.ack_required and self.ack_by is None:
             raise invalid("ack_by", "is required when `ack_required` is set")
-        for name in ("in_reply_to", "supersedes"):
-            if getattr(self, name) == self.message_id:
-                raise invalid(name, "must not refer to the message itself")
+        # UUID.__eq__ is Python code: compare only ids that are present.
+        if self.in_reply_to is not None and self.in_reply_to == self.message_id:
+            raise invalid("in_reply_to", "must not refer to the message itself")
+        if self.supersedes is not None and self.supersedes == self.message_id:
+            raise invalid("supersedes", "must not refer to the message itself")
 
     @property
     def kind(self) -> str:
@@ -115,22 +118,35 @@ class Envelope(Struct, frozen=True, kw_only=True):
 
 
 def _check_common(msg: Submission | Envelope) -> None:
-    require_utc(msg, "created_at", "expires_at", "ack_by")
-    if msg.copy_precedence is not None and msg.copy_precedence.rank > msg.primary_precedence.rank:
+    # Hot path of every decode: each rule first tests the common case cheaply (identity,
+    # None, length) and only then does the full check.
+    created, expires, ack_by = msg.created_at, msg.expires_at, msg.ack_by
+    if (
+        (created is not None and created.tzinfo is not UTC)
+        or (expires is not None and expires.tzinfo is not UTC)
+        or (ack_by is not None and ack_by.tzinfo is not UTC)
+    ):
+        require_utc(msg, "created_at", "expires_at", "ack_by")
+        created, expires, ack_by = msg.created_at, msg.expires_at, msg.ack_by
+    copy, primary = msg.copy_precedence, msg.primary_precedence
+    if copy is not None and copy is not primary and copy.rank > primary.rank:
         raise invalid("copy_precedence", "must not exceed `primary_precedence`")
-    _check_recipients(msg.action_to, msg.info_to)
-    created = msg.created_at
-    if msg.expires_at is not None and created is not None and msg.expires_at <= created:
+    if msg.info_to or len(msg.action_to) > 1:
+        _check_recipients(msg.action_to, msg.info_to)
+    if expires is not None and created is not None and expires <= created:
         raise invalid("expires_at", "must be after `created_at`")
-    if msg.ack_by is not None:
+    if ack_by is not None:
         if not msg.ack_required:
             raise invalid("ack_by", "is only meaningful with `ack_required`")
-        if created is not None and msg.ack_by <= created:
+        if created is not None and ack_by <= created:
             raise invalid("ack_by", "must be after `created_at`")
     msg.body.check_envelope(msg)
 
 
 def _check_recipients(action_to: tuple[str, ...], info_to: tuple[str, ...]) -> None:
+    everyone = action_to + info_to
+    if len(set(everyone)) == len(everyone):
+        return
     seen: set[str] = set()
     for field, addresses in (("action_to", action_to), ("info_to", info_to)):
         for address in addresses:

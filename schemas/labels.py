@@ -13,12 +13,21 @@ checked separately because clearance alone never releases foreign-controlled inf
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.common import Nation, UtcDatetime, invalid, require_unique, require_utc, whole
+from schemas.common import (
+    ListedNation,
+    UtcDatetime,
+    invalid,
+    require_nations,
+    require_unique,
+    require_utc,
+    whole,
+)
 
 
 class Policy(StrEnum):
@@ -119,6 +128,10 @@ _POLICIES: dict[Policy, tuple[tuple[Classification, int], ...]] = {
 _RANKS: dict[tuple[Policy, Classification], int] = {
     (policy, level): rank for policy, levels in _POLICIES.items() for level, rank in levels
 }
+# policy -> its levels, for the label's membership test (no tuple built per decode).
+_LEVELS: dict[Policy, frozenset[Classification]] = {
+    policy: frozenset(level for level, _ in levels) for policy, levels in _POLICIES.items()
+}
 # Policies whose level names already say whose they are (NATO SECRET, COALITION SECRET).
 _SELF_NAMED = frozenset({Policy.NATO, Policy.COALITION})
 
@@ -146,21 +159,29 @@ class SecurityLabel(Struct, frozen=True, kw_only=True):
 
     policy: Policy
     classification: Classification
-    releasable_to: Annotated[tuple[Nation, ...], Meta(min_length=1, max_length=60)]
+    releasable_to: Annotated[tuple[ListedNation, ...], Meta(min_length=1, max_length=60)]
     restrictive_categories: Annotated[tuple[Category, ...], Meta(max_length=16)] = ()
     created_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        if (self.policy, self.classification) not in _RANKS:
+        if self.classification not in _LEVELS[self.policy]:
             known = ", ".join(levels(self.policy))
             raise invalid(
                 "classification",
                 f"{self.classification.value!r} is not a level of policy {self.policy.value}"
                 f" (known: {known})",
             )
-        require_unique("releasable_to", self.releasable_to)
-        require_unique("restrictive_categories", self.restrictive_categories)
-        require_utc(self, "created_at")
+        # Every message carries a label: the common case is inlined (no helper calls).
+        nations = self.releasable_to
+        joined = "".join(nations)
+        if not (joined.isascii() and joined.isalpha() and joined.isupper()):
+            require_nations("releasable_to", nations)
+        if len(nations) > 1 and len(set(nations)) != len(nations):
+            require_unique("releasable_to", nations)
+        if self.restrictive_categories:
+            require_unique("restrictive_categories", self.restrictive_categories)
+        if self.created_at.tzinfo is not UTC:
+            require_utc(self, "created_at")
 
     @property
     def rank(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
@@ -52,7 +53,8 @@ class AttackAlert(BodyBase, frozen=True, kw_only=True, tag="alert.attack.v1"):
         return self.alert_id
 
     def __post_init__(self) -> None:
-        require_utc(self, "detected_at")
+        if self.detected_at.tzinfo is not UTC:
+            require_utc(self, "detected_at")
 
     def check_envelope(self, envelope: EnvelopeFields) -> None:
         if envelope.primary_precedence is not Precedence.FLASH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
@@ -102,7 +103,8 @@ class Determination(Struct, frozen=True, kw_only=True):
     determined_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "determined_at")
+        if self.determined_at.tzinfo is not UTC:
+            require_utc(self, "determined_at")
         require_unique("attributions", [a.party for a in self.attributions])
         if self.outcome is not Outcome.VIOLATION_CONFIRMED and any(
             a.responsibility is Responsibility.RESPONSIBLE for a in self.attributions
@@ -139,7 +141,8 @@ class Remedy(Struct, frozen=True, kw_only=True):
     compliance: ComplianceStatus = ComplianceStatus.PENDING
 
     def __post_init__(self) -> None:
-        require_utc(self, "due_at")
+        if self.due_at.tzinfo is not UTC:
+            require_utc(self, "due_at")
 
 
 class BreachCase(BodyBase, frozen=True, kw_only=True, tag="commission.case.v1"):
@@ -164,7 +167,8 @@ class BreachCase(BodyBase, frozen=True, kw_only=True, tag="commission.case.v1"):
     note: ShortText = ""
 
     def __post_init__(self) -> None:
-        require_utc(self, "opened_at", "updated_at")
+        if self.opened_at.tzinfo is not UTC or self.updated_at.tzinfo is not UTC:
+            require_utc(self, "opened_at", "updated_at")
         if self.updated_at < self.opened_at:
             raise invalid("updated_at", "must not be before `opened_at`")
         if (self.state is CaseState.MERGED) != (self.merged_into is not None):

@@ -7,6 +7,7 @@ rule, so it lives in the router, not here.
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -47,7 +48,8 @@ class DeliveryReport(BodyBase, frozen=True, kw_only=True, tag="notify.delivery.v
     delivered_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "delivered_at")
+        if self.delivered_at.tzinfo is not UTC:
+            require_utc(self, "delivered_at")
 
 
 class NonDeliveryReport(BodyBase, frozen=True, kw_only=True, tag="notify.non_delivery.v1"):
@@ -60,7 +62,8 @@ class NonDeliveryReport(BodyBase, frozen=True, kw_only=True, tag="notify.non_del
     occurred_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "occurred_at")
+        if self.occurred_at.tzinfo is not UTC:
+            require_utc(self, "occurred_at")
 
 
 class ReadMode(StrEnum):
@@ -75,7 +78,8 @@ class ReadReceipt(BodyBase, frozen=True, kw_only=True, tag="notify.read.v1"):
     read_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "read_at")
+        if self.read_at.tzinfo is not UTC:
+            require_utc(self, "read_at")
 
 
 class AckResponse(StrEnum):
@@ -94,7 +98,8 @@ class OperationalAck(BodyBase, frozen=True, kw_only=True, tag="notify.ack.v1"):
     acknowledged_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "acknowledged_at")
+        if self.acknowledged_at.tzinfo is not UTC:
+            require_utc(self, "acknowledged_at")
         if self.response is AckResponse.CANNOT_COMPLY and not self.reason.strip():
             raise invalid("reason", "is required when the response is CANNOT_COMPLY")
 
@@ -115,7 +120,8 @@ class NonReceipt(BodyBase, frozen=True, kw_only=True, tag="notify.non_receipt.v1
     occurred_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "occurred_at")
+        if self.occurred_at.tzinfo is not UTC:
+            require_utc(self, "occurred_at")
         if (self.reason is NonReceiptReason.SUPERSEDED) != (self.superseded_by is not None):
             raise invalid("superseded_by", "is required for, and only for, SUPERSEDED")
 
@@ -140,7 +146,8 @@ class Escalation(BodyBase, frozen=True, kw_only=True, tag="notify.escalation.v1"
     detail: ShortText = ""
 
     def __post_init__(self) -> None:
-        require_utc(self, "due_at", "detected_at")
+        if self.due_at.tzinfo is not UTC or self.detected_at.tzinfo is not UTC:
+            require_utc(self, "due_at", "detected_at")
 
 
 class RejectionCode(StrEnum):
@@ -163,7 +170,8 @@ class ActionRejected(BodyBase, frozen=True, kw_only=True, tag="notify.rejected.v
     occurred_at: UtcDatetime
 
     def __post_init__(self) -> None:
-        require_utc(self, "occurred_at")
+        if self.occurred_at.tzinfo is not UTC:
+            require_utc(self, "occurred_at")
 
 
 Notification = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from enum import StrEnum
 from typing import Annotated, ClassVar
 from uuid import UUID
@@ -262,7 +262,8 @@ class RequestStatus(BodyBase, frozen=True, kw_only=True, tag="support.status.v1"
     note: ShortText = ""
 
     def __post_init__(self) -> None:
-        require_utc(self, "updated_at")
+        if self.updated_at.tzinfo is not UTC:
+            require_utc(self, "updated_at")
         check_lines("lines", [line.line_no for line in self.lines])
         if self.request is not None and self.request.request_id != self.request_id:
             raise invalid("request", "is another request than `request_id`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar
@@ -156,7 +157,8 @@ class TaskStatus(BodyBase, frozen=True, kw_only=True, tag="tasking.status.v1"):
     remarks: ShortText = ""
 
     def __post_init__(self) -> None:
-        require_utc(self, "as_of")
+        if self.as_of.tzinfo is not UTC:
+            require_utc(self, "as_of")
         if self.state in _NEEDS_REASON and not self.reason.strip():
             raise invalid("reason", f"is required for {self.state.value}")
 

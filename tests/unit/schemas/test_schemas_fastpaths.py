@@ -1,0 +1,164 @@
+"""The decode fast paths accept and refuse exactly what the rules they shortcut do.
+
+``releasable_to`` items are checked by ``require_nations`` (one pass over the list) rather
+than one regex per item; timestamps already in UTC skip normalisation; uniqueness and
+recipient checks test the common case in C. Each must keep the rule and the field path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from schemas import codec, jsonschema
+from schemas.codec import DecodeError
+from schemas.common import NATION_PATTERN, TimeWindow
+from schemas.envelope import Envelope
+from schemas.labels import Classification, Policy, SecurityLabel
+
+NATION = re.compile(NATION_PATTERN)
+BASE: dict[str, Any] = {
+    "message_id": "6f1c9a56-77b4-4a8c-9a0e-5d2f8e3b1c10",
+    "traffic_type": "OPERATION",
+    "originator": "usa.eucom",
+    "action_to": ["ukr.mod"],
+    "info_to": ["ROLE:WATCH", "fra.ema"],
+    "primary_precedence": "PRIORITY",
+    "copy_precedence": "ROUTINE",
+    "label": {
+        "policy": "NATO",
+        "classification": "NATO RESTRICTED",
+        "releasable_to": ["USA", "UKR"],
+        "created_at": "2026-03-14T13:10:00Z",
+    },
+    "subject": "Route survey results",
+    "created_at": "2026-03-14T13:11:00Z",
+    "released_at": "2026-03-14T13:12:00Z",
+    "body": {"kind": "liaison.message.v1", "text": "Survey attached."},
+}
+# Letters, digits, case, look-alikes and line ends: what a per-item regex tells apart.
+# Fullwidth A, Greek Alpha, titlecase DZ, the ff ligature: upper-case or letters outside ASCII.
+_CHARS = st.sampled_from(
+    [*"AZUSKRaz09 _-\n\r\t", "\u00c9", "\u00df", "\uff21", "\u0391", "\u01c5", "\ufb00"]
+)
+_ITEMS = st.text(_CHARS, min_size=3, max_size=3)
+
+
+def _decode(document: dict[str, Any]) -> Envelope:
+    return codec.decode(msgspec.json.encode(document))
+
+
+def _with_nations(nations: list[str]) -> dict[str, Any]:
+    document = copy.deepcopy(BASE)
+    document["label"]["releasable_to"] = nations
+    return document
+
+
+@settings(max_examples=300, deadline=None)
+@given(nations=st.lists(st.one_of(_ITEMS, st.sampled_from(["USA", "UKR", "FRA"])), min_size=1))
+def test_listed_nations_are_refused_exactly_where_the_pattern_refuses(nations):
+    document = _with_nations(list(dict.fromkeys(nations)))  # uniqueness is another rule
+    bad = [i for i, n in enumerate(document["label"]["releasable_to"]) if not NATION.search(n)]
+
+    if not bad:
+        assert _decode(document).label.releasable_to == tuple(document["label"]["releasable_to"])
+        return
+    with pytest.raises(DecodeError) as caught:
+        _decode(document)
+    assert caught.value.path == f"$.label.releasable_to[{bad[0]}]"
+    assert "matching regex" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("nations", "path", "fragment"),
+    [
+        (["USA", "ukr"], "$.label.releasable_to[1]", "matching regex"),
+        (["US\n"], "$.label.releasable_to[0]", "matching regex"),
+        (["USA", "GB"], "$.label.releasable_to[1]", "length >= 3"),
+        (["USA", "GBRR"], "$.label.releasable_to[1]", "length <= 3"),
+        (["UKR", "USA", "UKR"], "$.label.releasable_to", "more than once"),
+    ],
+)
+def test_listed_nation_errors_name_the_item(nations, path, fragment):
+    with pytest.raises(DecodeError) as caught:
+        _decode(_with_nations(nations))
+    assert caught.value.path == path
+    assert fragment in caught.value.message
+
+
+def test_the_exported_schema_keeps_the_nation_pattern():
+    validator = Draft202012Validator(jsonschema.envelope_document())
+    assert validator.is_valid(_with_nations(["USA", "UKR"]))
+    assert not validator.is_valid(_with_nations(["USA", "ukr"]))
+    assert not validator.is_valid(_with_nations(["US\n"]))
+
+
+def test_offsets_are_still_normalised_to_utc():
+    document = copy.deepcopy(BASE)
+    document["released_at"] = "2026-03-14T15:12:00+02:00"
+    document["label"]["created_at"] = "2026-03-14T15:10:00+02:00"
+    document["body"] = {
+        "kind": "tasking.sitrep.v1",
+        "unit": "1 Bn",
+        "nation": "FRA",
+        "period": {"start": "2026-03-14T10:00:00-05:00", "end": "2026-03-14T16:00:00Z"},
+        "readiness": "GREEN",
+        "location": {"lat": 47.8, "lon": 35.1},
+        "activity": "Patrols",
+    }
+
+    envelope = _decode(document)
+
+    assert envelope.released_at == datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
+    assert envelope.released_at.tzinfo is UTC
+    assert envelope.label.created_at.tzinfo is UTC
+    assert envelope.body.period.start == datetime(2026, 3, 14, 15, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    assert envelope.body.period.start.tzinfo is UTC  # type: ignore[attr-defined]
+
+
+def test_python_built_structs_still_refuse_naive_and_normalise_aware_times():
+    with pytest.raises(ValueError, match="`start` must carry a time zone"):
+        TimeWindow(
+            start=datetime(2026, 3, 14, 10, 0),  # noqa: DTZ001 - naive on purpose
+            end=datetime(2026, 3, 14, 11, 0, tzinfo=UTC),
+        )
+    kyiv = timezone(timedelta(hours=2))
+    window = TimeWindow(
+        start=datetime(2026, 3, 14, 12, 0, tzinfo=kyiv),
+        end=datetime(2026, 3, 14, 11, 0, tzinfo=UTC),
+    )
+    assert window.start == datetime(2026, 3, 14, 10, 0, tzinfo=UTC)
+    assert window.start.tzinfo is UTC
+    label = SecurityLabel(
+        policy=Policy.NATO,
+        classification=Classification.NATO_RESTRICTED,
+        releasable_to=("USA",),
+        created_at=datetime(2026, 3, 14, 12, 0, tzinfo=kyiv),
+    )
+    assert label.created_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path", "fragment"),
+    [
+        ("info_to", ["ukr.mod"], "$.info_to", "action or info"),
+        ("action_to", ["ukr.mod", "ukr.mod"], "$.action_to", "action or info"),
+        ("in_reply_to", BASE["message_id"], "$.in_reply_to", "the message itself"),
+        ("supersedes", BASE["message_id"], "$.supersedes", "the message itself"),
+    ],
+)
+def test_shortcut_envelope_rules_still_refuse(field, value, path, fragment):
+    document = copy.deepcopy(BASE)
+    document[field] = value
+    with pytest.raises(DecodeError) as caught:
+        _decode(document)
+    assert caught.value.path == path
+    assert fragment in caught.value.message
