@@ -43,10 +43,23 @@ def _annotated(base: Any, t: Any) -> Any:
     return Annotated[base, Field(**limits)] if limits else base
 
 
+def _schema_pattern(t: inspect.Metadata) -> Any:
+    """The inner type, with a pattern the contract keeps in its JSON Schema only.
+
+    ``ListedNation`` items leave their regex to the enclosing struct's ``__post_init__``
+    (one pass per list) and declare it via ``extra_json_schema``; the twin validates it per
+    item like any other pattern, so it keeps checking what the contract checks.
+    """
+    pattern = (t.extra_json_schema or {}).get("pattern")
+    if isinstance(t.type, inspect.StrType) and pattern is not None and t.type.pattern is None:
+        return msgspec.structs.replace(t.type, pattern=pattern)
+    return t.type
+
+
 def _python_type(t: Any) -> Any:  # noqa: C901, PLR0911, PLR0912 - one branch per msgspec type
     match t:
         case inspect.Metadata():
-            return _python_type(t.type)
+            return _python_type(_schema_pattern(t))
         case inspect.StructType():
             return _model(t.cls)
         case inspect.StrType():
