@@ -123,10 +123,12 @@ async def _read(
     tps = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(tps)
     since_ms = int((datetime.now(UTC) - view.max_age).timestamp() * 1000)
+    # The committed end first: a partition with no record in the window starts there, and
+    # anything committed after this query is found by the time lookup that follows.
+    ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
     found = await asyncio.wait_for(
         consumer.offsets_for_times(dict.fromkeys(tps, since_ms)), timeout_s
     )
-    ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout_s)
     for tp in tps:
         at = found.get(tp)
         consumer.seek(tp, at.offset if at is not None else ends[tp])
