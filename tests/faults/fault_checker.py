@@ -18,13 +18,14 @@ not be delivered: that is indeterminate, counted but never an error.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -61,7 +62,7 @@ class Ledger:
 
     def longest_ack_gap(self) -> float:
         times = sorted(self.ack_times)
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Inboxes:
         self._consumer: Any = None
         self._tps: list[TopicPartition] = []
 
-    async def __aenter__(self) -> Inboxes:
+    async def __aenter__(self) -> Self:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             isolation_level="read_committed",
@@ -173,7 +174,7 @@ class Inboxes:
         indeterminate = {m for (m, _) in self.copies if m in ledger.expected} - ledger.acked
         report_dups = [f"{m}->{d} x{n}" for (m, d), n in self.reports.items() if n > 1]
         times = sorted(self.originals_at)
-        stall = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+        stall = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
         return Verdict(
             acknowledged=len(ledger.acked),
             expected_copies=sum(len(ledger.expected[m]) for m in ledger.acked),

@@ -106,10 +106,12 @@ class BatchLoad:
                 await asyncio.sleep(self.pace_s)
 
     async def run(self) -> Ledger:
-        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(self.concurrency):
-                    group.create_task(self._worker(http))
+        async with (
+            aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
+            asyncio.TaskGroup() as group,
+        ):
+            for _ in range(self.concurrency):
+                group.create_task(self._worker(http))
         return self.ledger
 
     async def reached(self, acked: int, timeout_s: float = 300) -> None:

@@ -41,9 +41,21 @@ The fault scenarios run on a 3-node KRaft cluster (RF 3, min ISR 2, unclean elec
 started by `deploy/kafka/launcher.py`; gateway, router and services are real subprocesses
 (`python -m services.<name>`), killed with SIGKILL.
 
-| # | scenario | load | faults injected | acknowledged | delivered | lost | duplicated | unexpected | 5xx | recovery |
-|---|---|---|---|---|---|---|---|---|---|---|
 """
+_COLUMNS = (
+    "#",
+    "scenario",
+    "load",
+    "faults injected",
+    "acknowledged",
+    "delivered",
+    "lost",
+    "duplicated",
+    "unexpected",
+    "5xx",
+    "recovery",
+)
+_TABLE = "| " + " | ".join(_COLUMNS) + " |\n" + "|---" * len(_COLUMNS) + "|\n"
 
 
 def _cell(value: Any) -> str:
@@ -76,7 +88,7 @@ def render(figures_dir: Path = FIGURES, output: Path = OUTPUT) -> bool:
         return False
     runs = [json.loads(f.read_text()) for f in files]
     runs.sort(key=lambda r: (r.get("order", 99), r["scenario"]))
-    text = _HEAD + "".join(_row(i, r) for i, r in enumerate(runs, 1))
+    text = _HEAD + _TABLE + "".join(_row(i, r) for i, r in enumerate(runs, 1))
     notes = [
         f"- **{r.get('title', r['scenario'])}**: {r['notes']}\n" for r in runs if r.get("notes")
     ]

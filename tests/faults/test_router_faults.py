@@ -63,7 +63,7 @@ async def test_router_kill9_five_times_and_a_second_instance_joins_and_leaves(
     record_figures(
         "1-router-kills",
         order=1,
-        title="Router kill -9 ×5 + second instance joins/leaves",
+        title="Router kill -9 x5 + second instance joins/leaves",
         load=f"{MESSAGES} submissions via gateway batches of 50, 25 desks",
         faults="; ".join(events),
         acknowledged=verdict.acknowledged,
