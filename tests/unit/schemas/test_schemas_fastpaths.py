@@ -14,17 +14,21 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from msgspec import inspect as mi
+from schemas_strategies import all_tags, envelope_raw
 
 from schemas import codec, jsonschema
 from schemas.codec import DecodeError
 from schemas.common import NATION_PATTERN, TimeWindow
 from schemas.envelope import Envelope
 from schemas.labels import Classification, Policy, SecurityLabel
+from schemas.strict import find_unknown_field
 
 NATION = re.compile(NATION_PATTERN)
+ENVELOPE_INFO = mi.type_info(Envelope)
 BASE: dict[str, Any] = {
     "message_id": "6f1c9a56-77b4-4a8c-9a0e-5d2f8e3b1c10",
     "traffic_type": "OPERATION",
@@ -162,3 +166,28 @@ def test_shortcut_envelope_rules_still_refuse(field, value, path, fragment):
         _decode(document)
     assert caught.value.path == path
     assert fragment in caught.value.message
+
+
+def _objects(value: Any, path: str = "$") -> list[tuple[str, dict[str, Any]]]:
+    """(path, object) for every JSON object in ``value``: each one is a struct."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(value, dict):
+        found.append((path, value))
+        for key, item in value.items():
+            found += _objects(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _objects(item, f"{path}[{index}]")
+    return found
+
+
+@pytest.mark.parametrize("tag", all_tags())
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_compiled_walker_finds_an_unknown_key_in_any_object(tag, data):
+    document = data.draw(envelope_raw(tag))
+    assert find_unknown_field(document, ENVELOPE_INFO) is None
+    path, target = data.draw(st.sampled_from(_objects(document)))
+    target["zz_unknown"] = True
+
+    assert find_unknown_field(document, ENVELOPE_INFO) == f"{path}.zz_unknown"
