@@ -157,6 +157,9 @@ class RejectionCode(StrEnum):
     DUPLICATE_ENTITY = "DUPLICATE_ENTITY"
     VERSION_CONFLICT = "VERSION_CONFLICT"
     INVALID_REFERENCE = "INVALID_REFERENCE"
+    # Data that cannot be true (observer off the map, a window in the future, an unknown
+    # zone): refused by the service that owns it, each reason in ``detail``.
+    IMPLAUSIBLE_DATA = "IMPLAUSIBLE_DATA"
 
 
 class ActionRejected(BodyBase, frozen=True, kw_only=True, tag="notify.rejected.v1"):

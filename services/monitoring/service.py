@@ -207,8 +207,7 @@ class MonitoringService:
         )
         body = ActionRejected(
             subject_message_id=envelope.message_id,
-            # No rejection code names implausible data yet; the detail carries each reason.
-            code=RejectionCode.INVALID_REFERENCE,
+            code=RejectionCode.IMPLAUSIBLE_DATA,  # the detail carries each reason
             entity_id=report.report_id,
             detail=detail[:1000],
             occurred_at=now,

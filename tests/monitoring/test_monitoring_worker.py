@@ -13,7 +13,7 @@ from kafka_helpers import drained, envelopes, feed, new_prefix, provision_cell, 
 
 from schemas.kinds.commission_actions import CaseAction
 from schemas.kinds.monitoring import CompassPoint
-from schemas.kinds.notifications import ActionRejected
+from schemas.kinds.notifications import ActionRejected, RejectionCode
 from schemas.precedence import LANES_HIGH_FIRST
 from schemas.topics import DEADLETTER, domain_topic, state_topic, submit_topic
 from services.monitoring import scenario
@@ -119,6 +119,8 @@ async def test_three_monitors_one_case_survives_restart_and_replay(
     assert [e.action_to for e in rejections] == [("gbr.pjhq",)]
     details = [e.body.detail for e in rejections if isinstance(e.body, ActionRejected)]
     assert "in the future" in details[0]
+    codes = [e.body.code for e in rejections if isinstance(e.body, ActionRejected)]
+    assert codes == [RejectionCode.IMPLAUSIBLE_DATA]
     assert [e.body.case_id for e in out if isinstance(e.body, CaseAction)] == [case_id]
     after = _latest(await read_until(bootstrap, [incidents], lambda rs: len(rs) >= 1))
     assert after == state

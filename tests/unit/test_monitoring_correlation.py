@@ -20,7 +20,7 @@ from schemas.kinds.monitoring import (
     Severity,
     WeaponCategory,
 )
-from schemas.kinds.notifications import ActionRejected
+from schemas.kinds.notifications import ActionRejected, RejectionCode
 from schemas.precedence import Precedence
 from schemas.topics import submit_topic
 from services.monitoring import ids, scenario
@@ -237,6 +237,7 @@ def test_impossible_observations_are_refused_to_the_sender(change: dict, reason:
     assert rejection.action_to == ("gbr.pjhq",)
     assert rejection.in_reply_to == envelope.message_id
     assert rejection.body.subject_message_id == envelope.message_id
+    assert rejection.body.code is RejectionCode.IMPLAUSIBLE_DATA
     assert "obs-2" in rejection.body.detail
     assert reason in rejection.body.detail
     assert rejection.label == envelope.label
