@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 	@echo "==> creating the virtualenv in $(VENV) and installing the project (first run: about a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' | grep -E '^(Successfully|ERROR)' || true
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' 2>&1 \
+		| grep -E '^(Collecting|Successfully|ERROR)' | sed -E 's/^Collecting /  collecting /' || true
 	@$(PY) -c "import aiohttp, aiokafka, msgspec, structlog" || { echo "install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 

@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ def _demo_tokens(desks_file: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def _cursor_secret(state_dir: Path) -> str:
+    """The gateway's cursor-signing key, kept in the state directory.
+
+    Desks hold cursors across gateway restarts, so the key must outlive the process; a
+    deployment sets CELL_CURSOR_SECRET itself (the same value on every gateway).
+    """
+    path = state_dir / "cursor-secret"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 async def _supervise(components: list[Component], stop: asyncio.Event) -> None:
     for c in components:
         await c.start()
@@ -142,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
             ).start()
             bootstrap = cluster.bootstrap
         env["CELL_KAFKA_BOOTSTRAP"] = bootstrap
+        env.setdefault("CELL_CURSOR_SECRET", _cursor_secret(Path(args.state_dir)))
         settings = load(CommonSettings, env)
         report = asyncio.run(provision(bootstrap, specs_for(settings), timeout_s=120))
         print_report(report)
