@@ -20,7 +20,15 @@ import msgspec
 from bench import machine, report
 from bench.context import Context, Knobs
 from bench.results import Run, Scenario, Target
-from bench.scenarios import decode, latency, publish
+from bench.scenarios import (
+    correlation,
+    decode,
+    latency,
+    overload,
+    publish,
+    routing,
+    websocket,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -33,54 +41,27 @@ async def _decode(ctx: Context, _broker_pid: int | None) -> list[Scenario]:
     return decode.run(ctx)
 
 
+async def _correlation(ctx: Context, _broker_pid: int | None) -> list[Scenario]:
+    return correlation.run(ctx)
+
+
 # Each group measures several scenarios that share their arms and processes.
 GROUPS: dict[tuple[str, ...], Group] = {
     ("decode", "decode_vs_parse"): _decode,
     ("publish_single", "publish_batch", "http_overhead", "bare_http"): publish.run,
     ("e2e_latency",): latency.run,
+    ("router_eos",): routing.run_eos,
+    ("flash_under_load",): routing.run_flash,
+    ("ws_memory", "fanout"): websocket.run,
+    ("overload",): overload.run,
+    ("correlation",): _correlation,
 }
 
 _TARGETS: dict[str, tuple[str, Target, str]] = {
-    "flash_under_load": (
-        "FLASH latency under a ROUTINE backlog",
-        Target(op="<=", value=1.5),
-        (
-            "not built yet in the harness: needs a 10,000-message ROUTINE backlog through the "
-            "router and the WebSocket path of e2e_latency"
-        ),
-    ),
-    "router_eos": (
-        "Router with transactions vs a raw consume-produce loop",
-        Target(op=">=", value=0.6),
-        "not built yet in the harness (the router landed during this session)",
-    ),
-    "fanout": (
-        "WebSocket fan-out to 1,000 sessions",
-        Target(op=">=", value=0.8),
-        "not built yet in the harness (needs 1,000 WebSocket clients in the load generator)",
-    ),
-    "overload": (
-        "Goodput at twice the sustainable rate",
-        Target(op=">=", value=0.9),
-        (
-            "not built yet in the harness (needs an open-loop HTTP generator at twice the "
-            "sustainable rate)"
-        ),
-    ),
-    "ws_memory": (
-        "Gateway memory per idle WebSocket",
-        Target(op="<=", value=50 * 1024),
-        "not built yet in the harness",
-    ),
     "consumer_vs_faststream": (
         "Domain service consumer vs FastStream",
         Target(op=">=", value=1.5),
         "the domain services (monitoring, commission, support, tasking) are not built yet",
-    ),
-    "correlation": (
-        "Monitoring observations correlated per second at 100,000",
-        Target(op=None),
-        "the monitoring service's correlation is not built yet",
     ),
 }
 

@@ -32,8 +32,8 @@ def token(desk: str) -> str:
     return tokens[desk]
 
 
-async def provision_cell(bootstrap: str, prefix: str) -> None:
-    specs = topics.registry(load_desks(str(DESKS_FILE)), prefix=prefix)
+async def provision_cell(bootstrap: str, prefix: str, desks_file: Path = DESKS_FILE) -> None:
+    specs = topics.registry(load_desks(str(desks_file)), prefix=prefix)
     report = await provision(bootstrap, specs, timeout_s=120.0)
     if not report.ok:
         raise RuntimeError(f"topic drift under {prefix}: {report.drift}")

@@ -3,6 +3,9 @@
 - ``bare``: reads the body and answers 202 with a small JSON document; no Kafka.
 - ``minimal``: decodes the body (msgspec, our ``Submission`` type) and awaits one aiokafka
   send (our producer settings) of the received bytes, then answers 202 with the offset.
+- ``ws``: ``GET /ws`` holds WebSocket sessions (uncompressed, as the gateway's);
+  ``POST /fanout`` with ``{"frames": [...]}`` sends every frame to every session in a plain
+  loop, then answers 200: the fan-out baseline. ``BOOTSTRAP`` and ``TOPIC`` are unused.
 
 Both run on the default asyncio loop with access logs off, as the gateway does.
 """
@@ -15,7 +18,7 @@ import sys
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from schemas.envelope import Submission
 from services.runtime import kafka
@@ -26,6 +29,7 @@ _DECODER = msgspec.json.Decoder(Submission)
 _ENCODER = msgspec.json.Encoder()
 PRODUCER: web.AppKey[Any] = web.AppKey("producer", object)
 TOPIC = web.AppKey("topic", str)
+SESSIONS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sessions")
 KEY = b"usa.eucom"  # the gateway keys by originator: one desk, one key, as in its arm
 
 
@@ -53,10 +57,40 @@ async def minimal(request: web.Request) -> web.Response:
     )
 
 
+async def ws(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(compress=False, heartbeat=20.0)
+    await socket.prepare(request)
+    request.app[SESSIONS].add(socket)
+    try:
+        async for _ in socket:
+            pass
+    finally:
+        request.app[SESSIONS].discard(socket)
+    return socket
+
+
+class _Fanout(msgspec.Struct, frozen=True):
+    frames: list[str]
+
+
+async def fanout(request: web.Request) -> web.Response:
+    frames = [f.encode() for f in msgspec.json.decode(await request.read(), type=_Fanout).frames]
+    active: set[web.WebSocketResponse] = request.app[SESSIONS]
+    sessions = list(active)
+    for frame in frames:
+        for socket in sessions:
+            await socket.send_frame(frame, WSMsgType.TEXT)
+    return web.Response(status=200)
+
+
 async def serve(kind: str, port: int, bootstrap: str, topic: str) -> None:
     app = web.Application()
     app[TOPIC] = topic
-    if kind == "minimal":
+    app[SESSIONS] = set()
+    if kind == "ws":
+        app.router.add_get("/ws", ws)
+        app.router.add_post("/fanout", fanout)
+    elif kind == "minimal":
         producer = kafka.producer(CommonSettings(kafka_bootstrap=bootstrap), client_id="minimal")
         await asyncio.wait_for(producer.start(), 30.0)
         app[PRODUCER] = producer

@@ -1,0 +1,132 @@
+"""``overload``: goodput at twice the sustainable offered rate / goodput at the sustainable rate.
+
+The sustainable rate is measured first in the same run: wrk closed loop on ``POST
+/v1/messages`` with 256 connections (enough in flight that the gateway, not the client's
+concurrency, is the limit). Then the open-loop generator
+(``bench.httpload`` ``openloop``: one task per scheduled request, so a slow answer never
+delays the next send) offers that rate, then twice it, for the same duration. Goodput = 202
+answers per second from the first scheduled send to the last answer. The rejections' (429,
+503) latency percentiles are recorded; the desk rate limits are lifted as in the publish
+scenarios, so what rejects is the gateway's connection cap and its publish deadline.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from bench import cell, wrk
+from bench.context import Context
+from bench.corpus import submission_json
+from bench.httpload import OpenLoopConfig
+from bench.procs import CpuMeter, run_loadgen
+from bench.results import Arm, Scenario, Target
+from bench.stats import Latency, Spread, ratios
+from schemas.precedence import Precedence
+
+MESSAGE = "liaison.message.v1"
+DESK = "usa.eucom"
+SATURATING_CONNECTIONS = 256  # closed loop: enough in flight that the gateway is the limit
+CLIENT_CONNECTIONS = 1200  # above the gateway's max_connections (1000): it, not we, refuses
+
+
+def _goodput(result: dict[str, object]) -> float:
+    statuses = result["statuses"]
+    assert isinstance(statuses, dict)
+    elapsed = result["elapsed_s"]
+    assert isinstance(elapsed, float)
+    return int(statuses.get("202", 0)) / elapsed
+
+
+async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
+    knobs = ctx.knobs
+    seconds = 2.0 if knobs.quick else 5.0
+    prefix = ctx.prefix("overload")
+    await cell.provision_cell(ctx.bootstrap, prefix)
+    body = submission_json(MESSAGE, precedence=Precedence.ROUTINE.value)
+    token = cell.token(DESK)
+    gateway = cell.start_gateway(ctx.bootstrap, prefix)
+    url = f"{gateway.url}/v1/messages"
+    pids = {"broker": broker_pid} if broker_pid else {}
+    at_rate: list[float] = []
+    at_double: list[float] = []
+    rejections: list[float] = []
+    statuses: dict[str, dict[str, int]] = {"1x": {}, "2x": {}}
+    cpu: dict[str, float] = {}
+    try:
+        ctx.say("overload: sustainable rate (wrk closed loop)")
+        conns = SATURATING_CONNECTIONS
+        await wrk.run(url, body, token, connections=conns, seconds=knobs.warmup_s)
+        closed = await wrk.run(url, body, token, connections=conns, seconds=knobs.measure_s)
+        sustainable = closed.ok_per_s
+        for repeat in range(knobs.repeats):
+            for label, factor, sink in (("1x", 1.0, at_rate), ("2x", 2.0, at_double)):
+                rate = sustainable * factor
+                ctx.say(f"overload: repeat {repeat + 1}/{knobs.repeats}: {rate:,.0f} req/s offered")
+                cfg = OpenLoopConfig(
+                    url=url,
+                    token=token,
+                    body=body,
+                    rate=rate,
+                    count=max(1, round(rate * seconds)),
+                    connections=CLIENT_CONNECTIONS,
+                )
+                meter = CpuMeter({"gateway": gateway.pid, **pids})
+                result = msgspec.json.decode(await run_loadgen("openloop", cfg, seconds + 120))
+                sink.append(_goodput(result))
+                for status, count in result["statuses"].items():
+                    statuses[label][status] = statuses[label].get(status, 0) + count
+                if label == "2x":
+                    cpu = meter.shares() | {"loadgen": round(result["cpu"], 3)}
+                    for status in ("429", "503"):
+                        rejections += result["latencies"].get(status, [])
+    finally:
+        gateway.stop()
+    ratio = Spread.of(ratios(at_double, at_rate))
+    target = Target(op=">=", value=0.9)
+    notes: dict[str, float | int | str] = {
+        f"status_{code}": count for code, count in sorted(statuses["2x"].items())
+    }
+    if rejections:
+        rejected = Latency.of(rejections)
+        notes |= {"rejection_p50_ms": rejected.p50_ms, "rejection_p99_ms": rejected.p99_ms}
+    else:
+        notes["rejections"] = 0
+    return [
+        Scenario(
+            key="overload",
+            title="Goodput at twice the sustainable rate",
+            status="ok",
+            ratio_definition="202/s at 2x the sustainable rate / 202/s at the sustainable rate",
+            target=target,
+            ratio=ratio,
+            met=target.met(ratio.median),
+            ours=Arm(
+                label=f"gateway, open loop at 2 x {sustainable:,.0f} req/s",
+                unit="202/s",
+                rate=Spread.of(at_double),
+                cpu=cpu,
+                notes=notes,
+            ),
+            baseline=Arm(
+                label=f"gateway, open loop at {sustainable:,.0f} req/s (wrk closed-loop maximum)",
+                unit="202/s",
+                rate=Spread.of(at_rate),
+                notes={f"status_{c}": n for c, n in sorted(statuses["1x"].items())},
+            ),
+            settings={
+                "sustainable_req_per_s": round(sustainable, 1),
+                "sustainable_from": f"wrk -c{conns}, {knobs.measure_s:g} s",
+                "offered_seconds": seconds,
+                "client_connections": CLIENT_CONNECTIONS,
+                "gateway_max_connections": 1000,
+                "desk_rate_limits": "lifted",
+                "message": MESSAGE,
+            },
+            bound=(
+                "offered twice what it can acknowledge, the gateway takes every request it "
+                "has a connection for and each waits its turn for Kafka's acknowledgement; "
+                "what it cannot finish within the publish deadline (5 s) is a 503, and "
+                "above 1,000 open connections it refuses at once with 503"
+            ),
+        )
+    ]
