@@ -21,6 +21,7 @@ from bench import machine, report
 from bench.context import Context, Knobs
 from bench.results import Run, Scenario, Target
 from bench.scenarios import (
+    consumer,
     correlation,
     decode,
     latency,
@@ -54,23 +55,9 @@ GROUPS: dict[tuple[str, ...], Group] = {
     ("flash_under_load",): routing.run_flash,
     ("ws_memory", "fanout"): websocket.run,
     ("overload",): overload.run,
+    ("consumer_vs_faststream",): consumer.run,
     ("correlation",): _correlation,
 }
-
-_TARGETS: dict[str, tuple[str, Target, str]] = {
-    "consumer_vs_faststream": (
-        "Domain service consumer vs FastStream",
-        Target(op=">=", value=1.5),
-        "the domain services (monitoring, commission, support, tasking) are not built yet",
-    ),
-}
-
-
-def _not_run(key: str) -> Scenario:
-    title, target, reason = _TARGETS[key]
-    return Scenario(
-        key=key, title=title, status="not_run", ratio_definition="", target=target, reason=reason
-    )
 
 
 def _failed(key: str, exc: BaseException) -> Scenario:
@@ -101,9 +88,6 @@ async def run_all(
         except Exception as exc:  # noqa: BLE001 - one failed group must not lose the others
             ctx.say(f"FAILED {', '.join(keys)}: {type(exc).__name__}: {exc}")
             results.update({k: _failed(k, exc) for k in keys})
-    for key in _TARGETS:
-        if only is None or key in only:
-            results[key] = _not_run(key)
     return results
 
 
@@ -116,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="BENCHMARKS.md path")
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
-    known = {k for keys in GROUPS for k in keys} | set(_TARGETS)
+    known = {k for keys in GROUPS for k in keys}
     if only is not None and not only <= known:
         parser.error(f"unknown scenarios: {', '.join(sorted(only - known))}")
     knobs = Knobs.small() if args.quick else Knobs.full()

@@ -50,6 +50,11 @@ def _env(bootstrap: str, prefix: str, extra: dict[str, str]) -> dict[str, str]:
     } | extra
 
 
+def service_env(bootstrap: str, prefix: str) -> dict[str, str]:
+    """The CELL_* environment of a cell service run by the bench."""
+    return _env(bootstrap, prefix, {})
+
+
 @dataclass
 class Service:
     proc: subprocess.Popen[bytes]

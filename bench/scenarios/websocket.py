@@ -258,8 +258,7 @@ def _memory_bound(ours: float, base: float) -> str:
     )
     return (
         "per session: aiohttp's WebSocket response, reader and heartbeat timer, plus the "
-        "gateway's three tasks (pump, writer, receiver), bounded send queue and cursor: "
-        + extra
+        "gateway's three tasks (pump, writer, receiver), bounded send queue and cursor: " + extra
     )
 
 
