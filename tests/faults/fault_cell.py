@@ -116,6 +116,7 @@ class FaultCell:
     registry: DeskRegistry = field(default_factory=make_registry)
     prefix: str = field(default_factory=lambda: f"f{uuid.uuid4().hex[:8]}.")
     procs: list[Proc] = field(default_factory=list)
+    replication: int = 3
 
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,9 @@ class FaultCell:
         self.desks_file.write_bytes(msgspec.json.encode(self.registry))
 
     async def provision(self) -> None:
-        specs = topics.registry(self.registry, prefix=self.prefix, replication_factor=3)
+        specs = topics.registry(
+            self.registry, prefix=self.prefix, replication_factor=self.replication
+        )
         report = await provision(self.bootstrap, specs, timeout_s=120.0)
         assert report.ok, report.drift
 
