@@ -58,7 +58,9 @@ from services.gateway.inbox.models import (
 from services.gateway.inbox.state import INBOX_MAX_LIMIT, STATE, InboxState
 from services.gateway.inbox.tail import run_tail
 from services.gateway.openapi import Operation, Parameter, Response, route
-from services.runtime.lifecycle import TaskGroupOwner
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
 
 __all__ = ["STATE", "InboxState", "setup"]
 
@@ -80,14 +82,25 @@ _CURSOR = Parameter(
 
 async def _readers(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
-    tasks = TaskGroupOwner()
     state.tail_ready = asyncio.Event()
-    tasks.spawn(run_tail(state.settings, state.store, state.tail_ready), name="inbox-tail")
-    tasks.spawn(run_audit_reader(state.settings, state.audit), name="audit-view")
+    tasks = {
+        asyncio.create_task(
+            run_tail(state.settings, state.store, state.tail_ready), name="inbox-tail"
+        ),
+        asyncio.create_task(run_audit_reader(state.settings, state.audit), name="audit-view"),
+    }
     try:
         yield
     finally:
-        await tasks.aclose()
+        for task in tasks:
+            task.cancel()
+        # Bounded: each reader stops its client within its own deadline after the cancel.
+        _, stuck = await asyncio.wait(tasks, timeout=3 * state.settings.kafka_timeout_s)
+        for task in stuck:
+            log.error("reader_did_not_stop", task=task.get_name())
+        for task in tasks - stuck:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("reader_failed", task=task.get_name(), exc_info=task.exception())
         await state.pool.aclose()
 
 

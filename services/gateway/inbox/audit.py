@@ -16,7 +16,6 @@ the asking desk is not a party; statuses older than the window are for the audit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from aiokafka.errors import KafkaError
 
 from schemas.audit import AuditRecord, Decision, decode_audit
 from schemas.topics import AUDIT
+from services.gateway.inbox.fetch import reraise_if_cancelling, stop_client
 from services.runtime import kafka
 from services.runtime.logging import get_logger
 from services.runtime.settings import CommonSettings
@@ -105,10 +105,10 @@ async def run_audit_reader(settings: CommonSettings, view: AuditView) -> None:
             await asyncio.wait_for(consumer.start(), settings.kafka_timeout_s)
             await _read(consumer, topic, settings.kafka_timeout_s, view)
         except (TimeoutError, KafkaError, OSError) as exc:
+            reraise_if_cancelling(exc)
             log.warning("audit_view_failed", error=repr(exc), retry_in_s=backoff)
         finally:
-            with contextlib.suppress(TimeoutError, KafkaError, OSError):
-                await asyncio.wait_for(consumer.stop(), settings.kafka_timeout_s)
+            await stop_client(consumer, settings.kafka_timeout_s)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, _MAX_BACKOFF_S)
 

@@ -74,7 +74,7 @@ class CatchUpPool:
                 try:
                     await consumer.start()
                 except BaseException:
-                    await _stop(consumer, self._settings.kafka_timeout_s)
+                    await stop_client(consumer, self._settings.kafka_timeout_s)
                     raise
                 self._all.append(consumer)
             healthy = False
@@ -86,7 +86,7 @@ class CatchUpPool:
                     self._idle.put_nowait(consumer)
                 else:  # state unknown after a failure or a cancelled read: drop it
                     self._all.remove(consumer)
-                    await _stop(consumer, self._settings.kafka_timeout_s)
+                    await stop_client(consumer, self._settings.kafka_timeout_s)
 
     async def read(self, topic: str, lane: Precedence, start: int, limit: int) -> list[InboxRecord]:
         """Up to ``limit`` committed records of ``topic`` (one partition) from ``start``."""
@@ -125,9 +125,26 @@ class CatchUpPool:
     async def aclose(self) -> None:
         consumers, self._all = self._all, []
         for consumer in consumers:
-            await _stop(consumer, self._settings.kafka_timeout_s)
+            await stop_client(consumer, self._settings.kafka_timeout_s)
 
 
-async def _stop(consumer: Any, timeout_s: float) -> None:  # noqa: ANN401 - aiokafka
-    with contextlib.suppress(TimeoutError, KafkaError, OSError):
-        await asyncio.wait_for(consumer.stop(), timeout_s)
+async def stop_client(client: Any, timeout_s: float) -> None:  # noqa: ANN401 - aiokafka
+    """Stop a Kafka client within ``timeout_s`` whatever it does with cancellation.
+
+    ``asyncio.wait_for`` waits for the cancelled call to finish; a client call that ignores
+    cancellation would hold the app's shutdown forever. Here the caller moves on.
+    """
+    stopping = asyncio.ensure_future(client.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=timeout_s)
+    if not done:
+        stopping.cancel()
+        log.warning("kafka_client_stop_timeout", timeout_s=timeout_s)
+    elif not stopping.cancelled() and stopping.exception() is not None:
+        log.info("kafka_client_stop_failed", error=repr(stopping.exception()))
+
+
+def reraise_if_cancelling(exc: BaseException) -> None:
+    """aiokafka can turn a cancellation into its own error; a loop must not retry then."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc

@@ -10,13 +10,12 @@ fails it drops its windows (reads fall back to the catch-up pool), waits and sta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.gateway.inbox.fetch import to_record
+from services.gateway.inbox.fetch import reraise_if_cancelling, stop_client, to_record
 from services.gateway.inbox.store import InboxStore
 from services.runtime import kafka
 from services.runtime.logging import get_logger
@@ -46,12 +45,12 @@ async def run_tail(settings: CommonSettings, store: InboxStore, ready: asyncio.E
             await asyncio.wait_for(consumer.start(), settings.kafka_timeout_s)
             await _tail(consumer, settings, store, ready)
         except (TimeoutError, KafkaError, OSError) as exc:
+            reraise_if_cancelling(exc)
             log.warning("inbox_tail_failed", error=repr(exc), retry_in_s=backoff)
         finally:
             for topic in store.topics():
                 store.reset(topic, 0)
-            with contextlib.suppress(TimeoutError, KafkaError, OSError):
-                await asyncio.wait_for(consumer.stop(), settings.kafka_timeout_s)
+            await stop_client(consumer, settings.kafka_timeout_s)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
