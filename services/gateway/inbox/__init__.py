@@ -160,7 +160,8 @@ def setup(app: web.Application) -> None:
             description="Upgrade to a WebSocket. Each text frame is a JSON `InboxMessage` "
             "(`type: message`) with the cursor resuming after it; a final `StreamClosing` "
             "frame (`type: closing`) carries the resume cursor when the gateway closes the "
-            "stream: code 4008 for a client that let its send queue fill, 1001 at shutdown. "
+            "stream: code 4008 for a client that let its send queue fill, 1001 at shutdown, "
+            "1013 when Kafka is unavailable. "
             "Client frames larger than the limit close the socket with 1009. Limits: "
             "per-desk streams (429) and total streams (503), checked before the upgrade.",
             tags=_TAG,

@@ -30,12 +30,14 @@ from services.gateway.inbox.models import StreamClosing
 from services.gateway.inbox.routes import cursor_param, page_items
 from services.gateway.inbox.sendqueue import SendQueue, SlowClient
 from services.gateway.inbox.state import STATE, InboxState
+from services.runtime.errors import BrokerUnavailable
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
 
 CLOSE_SLOW_CONSUMER = 4008  # private-use range (4000-4999): resume from the closing cursor
 CLOSE_GOING_AWAY = 1001  # gateway shutting down
+CLOSE_TRY_AGAIN_LATER = 1013  # Kafka unavailable; resume from the closing cursor later
 _CLOSE_DEADLINE_S = 2.0
 _ENCODER = msgspec.json.Encoder()
 
@@ -103,6 +105,10 @@ class Session:
             if isinstance(exc, SlowClient):
                 await self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
                 return "slow_consumer"
+            if isinstance(exc, BrokerUnavailable):  # a catch-up read found no Kafka in time
+                log.warning("stream_broker_unavailable", desk=self.desk.id, error=exc.message)
+                await self.close(CLOSE_TRY_AGAIN_LATER, "broker_unavailable")
+                return "broker_unavailable"
             if exc is not None:
                 log.warning("stream_failed", desk=self.desk.id, error=repr(exc))
                 await self.close(1011, "internal_error")
