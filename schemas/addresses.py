@@ -12,7 +12,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.common import DESK_ID_BODY, whole
+from schemas.common import DESK_ID_BODY, KnownMatches, schema_pattern, whole
 from schemas.roles import Role
 
 
@@ -30,12 +30,18 @@ ADDRESS_PATTERN = whole(
     rf"(ALL|COALITION|COMMISSION|NATION:[A-Z]{{3}}|ROLE:({_ROLES})|{DESK_ID_BODY})"
 )
 _ADDRESS_RE = re.compile(ADDRESS_PATTERN)
+_DESCRIPTION = "A desk id, or ALL, COALITION, COMMISSION, NATION:<ISO3>, ROLE:<role>."
+
+# Envelope recipients: checked by the envelope against ``RECIPIENTS`` (once per distinct
+# address, not one ``re`` call per item per message); the JSON Schema keeps the pattern.
+RECIPIENTS = KnownMatches(ADDRESS_PATTERN)
+RecipientStr = Annotated[str, schema_pattern(ADDRESS_PATTERN, _DESCRIPTION)]
 
 AddressStr = Annotated[
     str,
     Meta(
         pattern=ADDRESS_PATTERN,
-        description="A desk id, or ALL, COALITION, COMMISSION, NATION:<ISO3>, ROLE:<role>.",
+        description=_DESCRIPTION,
     ),
 ]
 

@@ -139,6 +139,46 @@ def require_nations(field: str, nations: tuple[str, ...]) -> None:
             raise invalid(f"{field}[{index}]", f"is not a `str` matching regex {NATION_PATTERN!r}")
 
 
+class KnownMatches:
+    """Strings already found to match ``pattern``, for fields whose struct checks it.
+
+    Envelope originators and recipients repeat from message to message (a few hundred desks
+    and groups); a set lookup replaces msgspec's ``re`` call per item. Only matching values
+    are remembered, and at most ``limit`` of them: past that, new values are checked each
+    time, never trusted. The field keeps the pattern in its JSON Schema (``schema_pattern``).
+    """
+
+    __slots__ = ("known", "limit", "pattern", "regex")
+
+    def __init__(self, pattern: str, limit: int = 4096) -> None:
+        self.pattern = pattern
+        self.regex = re.compile(pattern)
+        self.limit = limit
+        self.known: set[str] = set()
+
+    def check(self, field: str, value: str) -> None:
+        """``value`` matches, or ``ValueError`` naming ``field``."""
+        if value in self.known:
+            return
+        if self.regex.search(value) is None:
+            raise invalid(field, f"is not a `str` matching regex {self.pattern!r}")
+        if len(self.known) < self.limit:
+            self.known.add(value)
+
+    def check_items(self, field: str, values: tuple[str, ...]) -> None:
+        """Every item matches, or ``ValueError`` naming ``field[index]``."""
+        if self.known.issuperset(values):
+            return
+        for index, value in enumerate(values):
+            self.check(f"{field}[{index}]", value)
+
+
+def schema_pattern(pattern: str, description: str) -> Meta:
+    """A string constraint msgspec does not run (the struct does, see ``KnownMatches``) but
+    the exported JSON Schema carries, so other languages validate the same pattern."""
+    return Meta(description=description, extra_json_schema={"pattern": pattern})
+
+
 class TrafficType(StrEnum):
     """Real traffic, or practice: exercise and drill traffic reach exercise-enabled desks only."""
 

@@ -13,9 +13,18 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.addresses import AddressStr
+from schemas.addresses import RECIPIENTS, RecipientStr
 from schemas.body import Body, kind_and_version, tag_of
-from schemas.common import DeskId, EntityId, TrafficType, UtcDatetime, invalid, require_utc
+from schemas.common import (
+    DESK_ID_PATTERN,
+    EntityId,
+    KnownMatches,
+    TrafficType,
+    UtcDatetime,
+    invalid,
+    require_utc,
+    schema_pattern,
+)
 from schemas.dtg import format_dtg
 from schemas.labels import SecurityLabel
 from schemas.precedence import Precedence
@@ -29,8 +38,11 @@ __all__ = [
     "seal",
 ]
 
-Recipients = Annotated[tuple[AddressStr, ...], Meta(max_length=100)]
-ActionRecipients = Annotated[tuple[AddressStr, ...], Meta(min_length=1, max_length=100)]
+Recipients = Annotated[tuple[RecipientStr, ...], Meta(max_length=100)]
+ActionRecipients = Annotated[tuple[RecipientStr, ...], Meta(min_length=1, max_length=100)]
+# The originator's pattern is checked in ``__post_init__`` once per distinct desk id.
+ORIGINATORS = KnownMatches(DESK_ID_PATTERN)
+Originator = Annotated[str, schema_pattern(DESK_ID_PATTERN, "Desk identifier, e.g. `ukr.mod`.")]
 Subject = Annotated[str, Meta(min_length=1, max_length=200)]
 References = Annotated[tuple[uuid.UUID, ...], Meta(max_length=50)]
 
@@ -71,7 +83,7 @@ class Envelope(Struct, frozen=True, kw_only=True):
 
     message_id: uuid.UUID
     traffic_type: TrafficType
-    originator: DeskId
+    originator: Originator
     action_to: ActionRecipients
     info_to: Recipients = ()
     primary_precedence: Precedence
@@ -91,6 +103,8 @@ class Envelope(Struct, frozen=True, kw_only=True):
     body: Body
 
     def __post_init__(self) -> None:
+        if self.originator not in ORIGINATORS.known:
+            ORIGINATORS.check("originator", self.originator)
         if self.released_at.tzinfo is not UTC:
             require_utc(self, "released_at")
         _check_common(self)
@@ -120,6 +134,9 @@ class Envelope(Struct, frozen=True, kw_only=True):
 def _check_common(msg: Submission | Envelope) -> None:
     # Hot path of every decode: each rule first tests the common case cheaply (identity,
     # None, length) and only then does the full check.
+    RECIPIENTS.check_items("action_to", msg.action_to)
+    if msg.info_to:
+        RECIPIENTS.check_items("info_to", msg.info_to)
     created, expires, ack_by = msg.created_at, msg.expires_at, msg.ack_by
     if (
         (created is not None and created.tzinfo is not UTC)

@@ -1,8 +1,10 @@
 """The decode fast paths accept and refuse exactly what the rules they shortcut do.
 
 ``releasable_to`` items are checked by ``require_nations`` (one pass over the list) rather
-than one regex per item; timestamps already in UTC skip normalisation; uniqueness and
-recipient checks test the common case in C. Each must keep the rule and the field path.
+than one regex per item; envelope originators and recipients by ``KnownMatches`` (a set of
+values that matched before); the strict walk by compiled checkers; timestamps already in
+UTC skip normalisation; uniqueness and recipient checks test the common case in C. Each
+must keep the rule and the field path.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from schemas_strategies import all_tags, envelope_raw
 
 from schemas import codec, jsonschema
 from schemas.codec import DecodeError
-from schemas.common import NATION_PATTERN, TimeWindow
+from schemas.common import NATION_PATTERN, KnownMatches, TimeWindow
 from schemas.envelope import Envelope
 from schemas.labels import Classification, Policy, SecurityLabel
 from schemas.strict import find_unknown_field
@@ -191,3 +193,43 @@ def test_the_compiled_walker_finds_an_unknown_key_in_any_object(tag, data):
     target["zz_unknown"] = True
 
     assert find_unknown_field(document, ENVELOPE_INFO) == f"{path}.zz_unknown"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("action_to", ["ukr.mod", "Ukr Mod"], "$.action_to[1]"),
+        ("info_to", ["ROLE:WATCH", "ROLE:NOBODY"], "$.info_to[1]"),
+        ("info_to", ["ukr.mod\n"], "$.info_to[0]"),
+        ("originator", "usa.eucom\n", "$.originator"),
+        ("originator", "USA.EUCOM", "$.originator"),
+    ],
+)
+def test_remembered_patterns_still_refuse_with_the_path(field, value, path):
+    _decode(BASE)  # the valid addresses are now remembered
+    document = copy.deepcopy(BASE)
+    document[field] = value
+    with pytest.raises(DecodeError) as caught:
+        _decode(document)
+    assert caught.value.path == path
+    assert "matching regex" in caught.value.message
+
+
+def test_known_matches_remember_only_matches_and_only_up_to_the_limit():
+    known = KnownMatches(NATION_PATTERN, limit=2)
+    known.check_items("nations", ("USA", "UKR", "FRA"))
+    assert known.known == {"USA", "UKR"}
+    with pytest.raises(ValueError, match=r"`nations\[1\]` is not a `str` matching regex"):
+        known.check_items("nations", ("FRA", "fra"))
+    with pytest.raises(ValueError, match="`nation` is not"):
+        known.check("nation", "USA\n")
+    assert known.known == {"USA", "UKR"}
+
+
+def test_exported_schemas_keep_the_remembered_patterns():
+    validator = Draft202012Validator(jsonschema.envelope_document())
+    assert validator.is_valid(BASE)
+    for field, value in [("originator", "USA.EUCOM"), ("action_to", ["Ukr Mod"])]:
+        document = copy.deepcopy(BASE)
+        document[field] = value
+        assert not validator.is_valid(document), field
