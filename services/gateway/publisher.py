@@ -212,16 +212,16 @@ class Publisher:
             slot = self._slot_for(envelope.primary_precedence)
             started = loop.time()
             try:
-                producer = await asyncio.wait_for(slot.get(), max(0.0, end - loop.time()))
-                future = await asyncio.wait_for(
-                    producer.send(
+                # The request's one deadline as a timeout scope: ``wait_for`` would wrap each
+                # of these awaits in a task of its own, a third of a batch's CPU (bench).
+                async with asyncio.timeout_at(end):
+                    producer = await slot.get()
+                    future = await producer.send(
                         self.topic_for(envelope.primary_precedence),
                         value=codec.encode(envelope),
                         key=KeyRule.ORIGINATOR.key_for(envelope),
                         headers=codec.headers(envelope, traceparent=traceparent),
-                    ),
-                    max(0.0, end - loop.time()),
-                )
+                    )
             except MessageSizeTooLargeError as exc:
                 results[index] = RecordTooLarge(f"the message is too large for Kafka: {exc}")
             except (TimeoutError, KafkaError, OSError) as exc:
