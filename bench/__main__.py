@@ -80,10 +80,18 @@ async def run_all(
             continue
         ctx.say(f"running {', '.join(keys)}")
         started = time.monotonic()
+        pressure0 = machine.cpu_pressure_us()
         try:
-            for scenario in await group(ctx, broker_pid):
+            scenarios = await group(ctx, broker_pid)
+            elapsed = time.monotonic() - started
+            pressure1 = machine.cpu_pressure_us()
+            for scenario in scenarios:
+                extra: dict[str, object] = {}
+                if pressure0 is not None and pressure1 is not None:
+                    # Share of the group's wall time some runnable task waited for a core.
+                    extra["cpu_pressure"] = round((pressure1 - pressure0) / 1e6 / elapsed, 3)
                 results[scenario.key] = msgspec.structs.replace(
-                    scenario, seconds=round(time.monotonic() - started, 1)
+                    scenario, seconds=round(elapsed, 1), settings=scenario.settings | extra
                 )
         except Exception as exc:  # noqa: BLE001 - one failed group must not lose the others
             ctx.say(f"FAILED {', '.join(keys)}: {type(exc).__name__}: {exc}")

@@ -43,7 +43,7 @@ class Knobs(Struct, frozen=True, kw_only=True):
             warmup_s=0.3,
             measure_s=1.0,
             decode_slice_s=0.005,
-            latency_samples=150,
+            latency_samples=60,
             http_connections=8,
             ws_connections=100,
         )

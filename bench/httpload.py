@@ -250,6 +250,10 @@ def main(mode: str, raw: str) -> dict[str, Any]:
         return uvloop.run(e2e(msgspec.json.decode(raw, type=E2EConfig)))
     if mode == "ws":
         return uvloop.run(ws_sessions(msgspec.json.decode(raw, type=WsConfig)))
+    if mode == "stages":
+        from bench.stages import StagesConfig, stages  # noqa: PLC0415 - its own module
+
+        return uvloop.run(stages(msgspec.json.decode(raw, type=StagesConfig)))
     if mode == "openloop":
         return uvloop.run(open_loop(msgspec.json.decode(raw, type=OpenLoopConfig)))
     raise SystemExit(f"unknown mode {mode!r}")

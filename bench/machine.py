@@ -66,3 +66,13 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise ValueError(f"no VmRSS for pid {pid}")
+
+
+def cpu_pressure_us() -> int | None:
+    """Microseconds during which some runnable task waited for a CPU (Linux PSI), if known."""
+    try:
+        text = Path("/proc/pressure/cpu").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    first = text.splitlines()[0]  # "some avg10=.. avg60=.. avg300=.. total=N"
+    return int(first.rsplit("total=", 1)[1])

@@ -68,6 +68,8 @@ def _scenario(s: Scenario) -> list[str]:
         "",
         f"What bounds it: {s.bound}.",
         "",
+        "Settings: " + ", ".join(f"{k}={v}" for k, v in s.settings.items()) + ".",
+        "",
     ]
     if s.rows:
         headers = list(s.rows[0])
@@ -120,7 +122,10 @@ def render(run: Run) -> str:
         ),
         (
             "- CPU shares (1.0 = one core) of the server, the broker and the load generator are "
-            "read from /proc (or getrusage) over the measured window."
+            "read from /proc (or getrusage) over the measured window. `cpu_pressure` in a "
+            "scenario's settings is the share of that group's wall time during which some "
+            "runnable task on the machine waited for a core (Linux PSI, /proc/pressure/cpu): "
+            "high values mean the figures were taken on a contended machine."
         ),
         "",
         "Settings: " + ", ".join(f"{k}={val}" for k, val in run.settings.items()),

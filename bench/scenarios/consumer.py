@@ -41,7 +41,7 @@ def _records(count: int) -> list[tuple[bytes, bytes | None, list[tuple[str, byte
 
 async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
     knobs = ctx.knobs
-    reports = 300 if knobs.quick else 1_000
+    reports = 100 if knobs.quick else 1_000
     records = _records(reports)
     ours: list[float] = []
     base: list[float] = []

@@ -21,7 +21,11 @@ from bench.httpload import E2EConfig
 from bench.loadgen import RelayConfig, TwoHopConfig
 from bench.procs import ROOT, CpuMeter, run_loadgen
 from bench.results import Arm, Scenario, Target
+from bench.stages import StagesConfig
 from bench.stats import Latency, Spread, ratios
+from schemas.precedence import Precedence
+from schemas.topics import inbox_topic, submit_topic
+from services.gateway.auth import load_desks
 
 MESSAGE = "liaison.message.v1"
 SENDER, RECIPIENT = "usa.eucom", "ukr.mod"
@@ -56,6 +60,37 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+async def _stages(
+    ctx: Context, e2e: E2EConfig, prefix: str, budget: float
+) -> tuple[dict[str, object], ...]:
+    recipient = load_desks(str(cell.DESKS_FILE)).get(RECIPIENT)
+    assert recipient is not None
+    lane = Precedence(e2e.submission["primary_precedence"])
+    cfg = StagesConfig(
+        url=e2e.url,
+        bootstrap=ctx.bootstrap,
+        submit_topic=submit_topic(lane, prefix=prefix),
+        inbox_topic=inbox_topic(recipient, lane, prefix=prefix),
+        sender_token=e2e.sender_token,
+        recipient_token=e2e.recipient_token,
+        submission=e2e.submission,
+        rate=e2e.rate,
+        samples=e2e.samples,
+        warmup=e2e.warmup,
+    )
+    found: dict[str, list[float]] = msgspec.json.decode(await run_loadgen("stages", cfg, budget))
+    return tuple(
+        {
+            "stage": name,
+            "samples": len(values),
+            "p50_ms": Latency.of(values).p50_ms,
+            "p99_ms": Latency.of(values).p99_ms,
+        }
+        for name, values in found.items()
+        if values
+    )
 
 
 async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
@@ -113,6 +148,8 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
             cpu_ours = meter.shares() | {"loadgen": round(e2e["cpu"], 3)}
             for status, count in e2e["statuses"].items():
                 statuses[status] = statuses.get(status, 0) + count
+        ctx.say("e2e_latency: stage breakdown (one more pass, own consumers on each hop)")
+        rows = await _stages(ctx, e2e_cfg, prefix, budget)
     finally:
         await _stop(relay)
         gateway.stop()
@@ -154,6 +191,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
                 "recipient": RECIPIENT,
                 "rate_choice": "fixed, well under half of the measured single-POST maximum",
             },
+            rows=rows,
             bound="the router's transaction per batch (poll wait, begin, produce, commit "
             "markers) and the gateway's read_committed tail: a record becomes visible only "
             "after its transaction commits; the raw relay neither batches into transactions "

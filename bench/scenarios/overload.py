@@ -39,7 +39,7 @@ def _goodput(result: dict[str, object]) -> float:
 
 async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
     knobs = ctx.knobs
-    seconds = 2.0 if knobs.quick else 5.0
+    seconds = 1.0 if knobs.quick else 5.0
     prefix = ctx.prefix("overload")
     await cell.provision_cell(ctx.bootstrap, prefix)
     body = submission_json(MESSAGE, precedence=Precedence.ROUTINE.value)

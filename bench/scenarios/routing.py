@@ -205,7 +205,7 @@ async def run_flash(ctx: Context, broker_pid: int | None) -> list[Scenario]:
     knobs = ctx.knobs
     backlog = 2_000 if knobs.quick else 40_000
     floor = 1_000 if knobs.quick else 10_000
-    rate, samples = (20.0, 40) if knobs.quick else (40.0, 120)
+    rate, samples = (20.0, 20) if knobs.quick else (40.0, 120)
     warmup = 10
     records = _records(backlog)
     submission = msgspec.json.decode(

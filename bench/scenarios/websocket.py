@@ -79,8 +79,8 @@ async def _finish(proc: asyncio.subprocess.Process) -> dict[str, Any]:
     return result
 
 
-async def _settled_rss(pid: int) -> int:
-    await asyncio.sleep(SETTLE_S)
+async def _settled_rss(pid: int, settle_s: float) -> int:
+    await asyncio.sleep(settle_s)
     return rss_bytes(pid)
 
 
@@ -89,6 +89,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
     sessions = knobs.ws_connections
     count = sessions // PER_STREAM
     per_desk = 3 if knobs.quick else 10
+    settle = 0.5 if knobs.quick else SETTLE_S
     prefix = ctx.prefix("ws")
     desks_file = ROOT / ".state" / "bench-desks" / f"{prefix}json"
     tokens = desks.write(desks_file, count)
@@ -120,7 +121,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 CELL_MAX_CONNECTIONS=str(sessions + 100),
             )
             try:
-                before = await _settled_rss(gateway.pid)
+                before = await _settled_rss(gateway.pid, settle)
                 client = await _start_client(
                     WsConfig(
                         url=f"{gateway.url}/v1/stream",
@@ -132,7 +133,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                         expect=ids,
                     )
                 )
-                after = await _settled_rss(gateway.pid)
+                after = await _settled_rss(gateway.pid, settle)
                 mem["ours"].append((after - before) / sessions)
                 idle_rss["gateway_idle_rss"] = before
                 meter = CpuMeter({"gateway": gateway.pid, **pids})
@@ -154,11 +155,11 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             ctx.say(f"ws: repeat {repeat + 1}: bare aiohttp WebSocket server")
             base = cell.start_server("ws", ctx.bootstrap, f"{prefix}ws")
             try:
-                before = await _settled_rss(base.pid)
+                before = await _settled_rss(base.pid, settle)
                 client = await _start_client(
                     WsConfig(url=f"{base.url}/ws", sessions=[("", "")] * sessions, expect=ids)
                 )
-                after = await _settled_rss(base.pid)
+                after = await _settled_rss(base.pid, settle)
                 mem["base"].append((after - before) / sessions)
                 idle_rss["bare_idle_rss"] = before
                 frames = [sample.replace(_message_id(sample), i) for i in ids]
