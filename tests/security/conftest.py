@@ -65,13 +65,21 @@ class SecureCell:
         return self.gateway.url
 
 
-def start_cell(bootstrap: str, directory: Path, **gateway_env: str) -> SecureCell:
-    cell = FaultCell(bootstrap, directory, registry=security_registry(), replication=1)
+def start_cell(
+    bootstrap: str,
+    directory: Path,
+    *,
+    registry: DeskRegistry | None = None,
+    wait: bool = True,
+    **gateway_env: str,
+) -> SecureCell:
+    cell = FaultCell(bootstrap, directory, registry=registry or security_registry(), replication=1)
     asyncio.run(cell.provision())
     gateway = cell.gateway(CELL_LOG_LEVEL="INFO", **gateway_env)
     router = cell.router()
     try:
-        asyncio.run(cell.wait_http(gateway, "/readyz"))
+        if wait:
+            asyncio.run(cell.wait_http(gateway, "/readyz"))
     except BaseException:
         asyncio.run(cell.stop_all())
         raise
