@@ -39,7 +39,7 @@ class Knobs(Struct, frozen=True, kw_only=True):
     def small(cls) -> Knobs:
         return cls(
             quick=True,
-            repeats=3,
+            repeats=2,
             warmup_s=0.3,
             measure_s=1.0,
             decode_slice_s=0.005,

@@ -28,6 +28,10 @@ def _num(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _ratio(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+
+
 def _arm_cells(arm: Arm) -> str:
     parts = []
     if arm.rate is not None:
@@ -62,7 +66,7 @@ def _scenario(s: Scenario) -> list[str]:
         f"| baseline: {s.baseline.label} | {_arm_cells(s.baseline)} |",
         (
             f"| **ratio** (median of {len(s.ratio.values)} paired repeats) | "
-            f"**{s.ratio.median:.3g}** (range {s.ratio.low:.3g}-{s.ratio.high:.3g}) |"
+            f"**{_ratio(s.ratio.median)}** (range {_ratio(s.ratio.low)}-{_ratio(s.ratio.high)}) |"
         ),
         f"| target | {s.target.render()} — {verdict} |",
         "",
@@ -140,7 +144,8 @@ def render(run: Run) -> str:
         if s.status == "ok" and s.ratio is not None:
             verdict = {True: "meets", False: "misses", None: "reported"}[s.met]
             lines.append(
-                f"| `{s.key}` | {s.ratio.median:.3g} | {s.ratio.low:.3g}-{s.ratio.high:.3g} | "
+                f"| `{s.key}` | {_ratio(s.ratio.median)} | "
+                f"{_ratio(s.ratio.low)}-{_ratio(s.ratio.high)} | "
                 f"{s.target.render()} | {verdict} |"
             )
         else:

@@ -12,6 +12,7 @@ offsets, polled every 50 ms, first commit seen to last.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -41,7 +42,7 @@ def _records(count: int) -> list[tuple[bytes, bytes | None, list[tuple[str, byte
 
 async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
     knobs = ctx.knobs
-    reports = 100 if knobs.quick else 1_000
+    reports = 200 if knobs.quick else 1_000
     records = _records(reports)
     ours: list[float] = []
     base: list[float] = []
@@ -55,6 +56,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         topic = domain_topic("monitoring", prefix=prefix)
         await inject(ctx.bootstrap, topic, records)
         log = cell.LOGS / f"monitoring-{prefix}log"
+        started = time.monotonic()
         proc = python_module(
             "services.monitoring",
             env=cell.service_env(ctx.bootstrap, prefix) | {"CELL_GEO_FILE": str(GEO_FILE)},
@@ -63,7 +65,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         try:
             meter = CpuMeter({"service": proc.pid, **pids})
             async with Committed(ctx.bootstrap, f"{prefix}cell-monitoring", {topic}) as done:
-                rate, _ = await done.rate(reports)
+                rate, _ = await done.rate(reports, started)
             ours.append(rate)
             cpu_ours = meter.shares()
         finally:
@@ -81,6 +83,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
             group=group,
             geo_file=str(GEO_FILE),
         )
+        started = time.monotonic()
         proc = python_module(
             "bench.faststream_app",
             msgspec.json.encode(cfg).decode(),
@@ -89,7 +92,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         try:
             meter = CpuMeter({"service": proc.pid, **pids})
             async with Committed(ctx.bootstrap, group, {ftopic}) as done:
-                rate, _ = await done.rate(reports)
+                rate, _ = await done.rate(reports, started)
             base.append(rate)
             cpu_base = meter.shares()
         finally:

@@ -241,7 +241,9 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 cpu=cpu["base"],
             ),
             settings=settings,
-            bound=_fanout_bound(cpu["ours"].get("gateway", 0.0), cpu["ours"].get("client", 0.0)),
+            bound=_fanout_bound(
+                cpu, Spread.of(rate["ours"]).median, Spread.of(rate["base"]).median
+            ),
         ),
     ]
 
@@ -263,10 +265,16 @@ def _memory_bound(ours: float, base: float) -> str:
     )
 
 
-def _fanout_bound(gateway_cpu: float, client_cpu: float) -> str:
+def _fanout_bound(cpu: dict[str, dict[str, float]], ours: float, base: float) -> str:
+    gateway, server = cpu["ours"].get("gateway", 0.0), cpu["base"].get("server", 0.0)
+    mine = gateway / ours * 1e6 if ours else 0.0
+    theirs = server / base * 1e6 if base else 0.0
     return (
-        f"CPU: gateway {gateway_cpu:.2f} of a core and the one client process {client_cpu:.2f} "
-        "share two cores with the broker; per delivery the gateway wakes the desk's pumps, "
-        "reads the record from the memory window, encodes one frame per session (with its "
-        "signed cursor), and passes it through the send queue to the writer task"
+        f"CPU per delivery: the gateway {mine:,.1f} us, the bare loop {theirs:,.1f} us "
+        f"(gateway busy {gateway:.2f} of a core, the client {cpu['ours'].get('client', 0.0):.2f}). "
+        "Per delivery the gateway wakes the desk's pumps, reads the record from the memory "
+        "window, builds one frame per session with its own signed cursor (HMAC), and hands "
+        "it through the session's send queue to its writer task: two task switches and an "
+        "encode per frame that the bare loop does not have; the bare loop also sends to "
+        "every session in one task, without waking anything"
     )

@@ -49,7 +49,7 @@ def test_quick_run_writes_results_for_every_scenario(kafka_bootstrap: str, tmp_p
         assert scenario.status == "ok", (key, scenario.reason)
         assert scenario.ratio is not None
         assert scenario.ratio.median > 0
-        assert len(scenario.ratio.values) >= 3
+        assert len(scenario.ratio.values) == run.settings["repeats"]
         assert _positive(scenario.ours), key
         assert _positive(scenario.baseline), key
     text = markdown.read_text(encoding="utf-8")
