@@ -18,7 +18,7 @@ from deploy.kafka.launcher import BrokerError, KafkaCluster
 
 def _foreground(args: argparse.Namespace, size: int) -> int:
     cluster = KafkaCluster.create(
-        Path(args.state_dir), size=size, ports=args.port or None, fresh=args.fresh
+        Path(args.state_dir), size=size, ports=args.port or None, fresh=args.fresh, heap=args.heap
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--state-dir", default=f".state/kafka-{name}")
         p.add_argument("--port", type=int, action="append", help="client port (once per node)")
         p.add_argument("--fresh", action="store_true", help="wipe earlier data first")
+        p.add_argument("--heap", help="JVM heap per node, e.g. 1g (default: 1g alone, 512m in 3)")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":

@@ -361,7 +361,9 @@ class KafkaCluster:
                     cluster_size=size,
                 ),
                 libs=libs,
-                heap=heap or ("512m" if size == 1 else "384m"),
+                # The official scripts' 1G; a test session creates thousands of partitions, and
+                # KRaft metadata images grow with them (512m ran out of heap at ~17k).
+                heap=heap or ("1g" if size == 1 else "512m"),
                 die_with_parent=die_with_parent,
             )
             for i in range(size)
