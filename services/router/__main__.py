@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from services.router.metrics import start_metrics
 from services.router.settings import RouterSettings
 from services.router.worker import run
+from services.runtime import metrics
 from services.runtime.errors import ConfigurationError
 from services.runtime.lifecycle import serve
 from services.runtime.logging import configure_logging, get_logger
@@ -22,8 +22,7 @@ def main() -> int:
         return 2
     configure_logging("router", fmt=settings.log_format, level=settings.log_level)
     get_logger(__name__).info("router_settings", **redacted(settings))
-    if settings.metrics_port:
-        start_metrics(settings.metrics_port)
+    metrics.serve(settings.metrics_port)
 
     async def worker(stop: asyncio.Event) -> None:
         await run(settings, stop)

@@ -37,14 +37,14 @@ from aiokafka.errors import KafkaError
 
 from schemas.desks import RegistryError, load_registry
 from schemas.topics import state_topic
-from services.router import acks, guard, metrics
+from services.router import acks, guard
 from services.router.lanes import LaneScheduler
 from services.router.outputs import Output
 from services.router.producers import PartitionProducers
 from services.router.reader import HEADER_INSTANCE, StateReader
 from services.router.route import Context, Plan, plan
 from services.router.state import RouterState
-from services.runtime import kafka
+from services.runtime import canonical, kafka, metrics
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable, ConfigurationError
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -97,6 +97,7 @@ class _Session:
         self.lock = asyncio.Lock()
         self.timeout_s = settings.kafka_timeout_s * 3
         self.state_topic = state_topic("router", prefix=settings.topic_prefix)
+        self.lag = metrics.LagTracker("router")
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
@@ -144,6 +145,7 @@ class _Session:
                 batch = await asyncio.wait_for(scheduler.next_batch(), self.timeout_s)
                 if batch:
                     await self._handle(batch, scheduler)
+                await self.lag.update(consumer, self.timeout_s)
 
     async def _stop_consumer(self, consumer: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
         await asyncio.wait_for(consumer.stop(), self.timeout_s)
@@ -250,20 +252,21 @@ class _Session:
         await asyncio.wait_for(transaction(), self.timeout_s)
 
     def _log(self, record: SourceRecord, result: Plan, elapsed_ms: float) -> None:
-        metrics.count(result.outcome)
-        log.info(
-            "message_routed",
-            message_id=result.message_id,
-            originator=result.originator,
-            kind=result.kind,
-            precedence=result.precedence,
+        canonical.handled(
+            "router",
+            record,
+            facts=canonical.Facts(
+                message_id=result.message_id,
+                desk=result.originator,
+                precedence=result.precedence,
+                kind=result.kind,
+            ),
+            duration_s=elapsed_ms / 1000,
+            outcome=result.outcome,
+            now=datetime.now(UTC),
+            event="message_routed",
             delivered=result.delivered,
             refused=result.refused,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            duration_ms=elapsed_ms,
-            outcome=result.outcome,
             reason=result.reason,
         )
         if self.observer is not None:

@@ -16,6 +16,7 @@ fences the first.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -24,7 +25,9 @@ from typing import Any, Protocol
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.runtime import kafka
+from schemas import codec
+from schemas.topics import DEADLETTER
+from services.runtime import canonical, kafka, metrics
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -35,6 +38,7 @@ from services.runtime.statefeed import replay
 
 log = get_logger(__name__)
 _RESTART_DELAY_S = 1.0
+_REJECTED = b"notify.rejected"  # HEADER_KIND of ActionRejected
 
 
 class Handler(Protocol):
@@ -68,6 +72,7 @@ async def run_loop(
     make_handler: Callable[[], Handler],
 ) -> None:
     """Run sessions until ``stop``; a failed session is rebuilt from Kafka, never patched."""
+    metrics.serve(settings.metrics_port)
     while not stop.is_set():
         session = _Session(settings, name, input_topic, state_topic, make_handler())
         try:
@@ -97,6 +102,8 @@ class _Session:
         self.timeout_s = settings.kafka_timeout_s * 3
         self.lock = asyncio.Lock()
         self.producer: Any = None
+        self.lag = metrics.LagTracker(name)
+        self.dead_letter_topic = f"{settings.topic_prefix}{DEADLETTER}"
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.loop_config
@@ -143,6 +150,7 @@ class _Session:
                 )
                 if batch:
                     await self._handle(batch)
+                await self.lag.update(consumer, self.timeout_s)
 
     async def _stop_client(self, client: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
         await asyncio.wait_for(client.stop(), self.timeout_s)
@@ -152,12 +160,42 @@ class _Session:
             now = datetime.now(UTC)
             outputs: list[Output] = []
             offsets: dict[TopicPartition, int] = {}
-            for tp, records in batch.items():
-                for record in records:
-                    outputs.extend(self.handler.handle(record, now))
-                if records:
-                    offsets[tp] = records[-1].offset + 1
-            await self._commit(outputs, offsets)
+            handled: list[tuple[Any, float, str]] = []  # record, decision seconds, outcome
+            try:
+                for tp, records in batch.items():
+                    for record in records:
+                        started = time.perf_counter()
+                        produced = self.handler.handle(record, now)
+                        elapsed = time.perf_counter() - started
+                        handled.append((record, elapsed, self._outcome(produced)))
+                        outputs.extend(produced)
+                    if records:
+                        offsets[tp] = records[-1].offset + 1
+                started = time.perf_counter()
+                await self._commit(outputs, offsets)
+            except BaseException:
+                metrics.observe_failed(self.name, sum(len(r) for r in batch.values()))
+                raise
+            committed = time.perf_counter() - started
+            done = datetime.now(UTC)
+            for record, elapsed, outcome in handled:
+                canonical.handled(
+                    self.name,
+                    record,
+                    facts=canonical.facts(record),
+                    duration_s=elapsed + committed,
+                    outcome=outcome,
+                    now=done,
+                )
+
+    def _outcome(self, produced: list[Output]) -> str:
+        """``dead_lettered``, ``refused`` (an ActionRejected to the sender) or ``handled``."""
+        if any(out.topic == self.dead_letter_topic for out in produced):
+            return "dead_lettered"
+        for out in produced:
+            if any(k == codec.HEADER_KIND and v == _REJECTED for k, v in out.headers):
+                return "refused"
+        return "handled"
 
     async def _tick_loop(self, stop: asyncio.Event) -> None:
         while not await wait_or_stop(stop, self.loop_config.tick_interval_s):
