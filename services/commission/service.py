@@ -24,6 +24,7 @@ from services.commission.machine import OPEN_COMPLIANCE, Refused, Sender, decide
 from services.commission.state import CaseRecord, decode_record, encode_record
 from services.runtime import ids
 from services.runtime.deadletter import SourceRecord
+from services.runtime.intake import foreign_kind
 from services.runtime.logging import get_logger
 from services.runtime.outbox import Output, ServiceDesk
 
@@ -68,6 +69,8 @@ class CommissionService:
             return [
                 self.desk.dead_letter(record, reason="undecodable", error=str(exc), service=SERVICE)
             ]
+        if (letter := foreign_kind(record, envelope, self.desk, service=SERVICE)) is not None:
+            return [letter]
         if not isinstance(envelope.body, CaseAction):
             log.info("record_ignored", message_id=str(envelope.message_id), kind=envelope.kind)
             return []

@@ -34,6 +34,7 @@ from services.monitoring.records import IncidentRecord, Member, decode_record, e
 from services.monitoring.validate import Checked, Limits, Refusal, check_report
 from services.runtime import ids as runtime_ids
 from services.runtime.deadletter import SourceRecord
+from services.runtime.intake import foreign_kind
 from services.runtime.logging import get_logger
 from services.runtime.outbox import Output, ServiceDesk
 
@@ -84,6 +85,10 @@ class MonitoringService:
                     record, reason="undecodable", error=str(exc), service=SERVICE
                 )
             ]
+        if (
+            letter := foreign_kind(record, envelope, self.config.desk, service=SERVICE)
+        ) is not None:
+            return [letter]
         if not isinstance(envelope.body, MonitoringReport):
             log.info("record_ignored", message_id=str(envelope.message_id), kind=envelope.kind)
             return []

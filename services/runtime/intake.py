@@ -39,6 +39,31 @@ def open_record(record: SourceRecord, desk: ServiceDesk, *, service: str) -> Env
         return desk.dead_letter(record, reason="undecodable", error=str(exc), service=service)
 
 
+def foreign_kind(
+    record: SourceRecord, envelope: Envelope, desk: ServiceDesk, *, service: str
+) -> Output | None:
+    """The dead letter for an envelope of another family's kind on ``service``'s topic.
+
+    The router copies a kind only to its own family's topic, so such a record was written
+    around the router: poison, not traffic to ignore (kinds of the service's own family that
+    it does not act on, such as its own published state, are still ignored by the caller).
+    """
+    family = type(envelope.body).family
+    if family == service:
+        return None
+    error = f"kind {envelope.kind} (family {family}) does not belong on the {service} topic"
+    log.warning(
+        "record_dead_lettered",
+        service=service,
+        reason="wrong_kind",
+        error=error,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+    )
+    return desk.dead_letter(record, reason="wrong_kind", error=error, service=service)
+
+
 def rejection(
     desk: ServiceDesk,
     envelope: Envelope,

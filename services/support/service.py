@@ -23,7 +23,7 @@ from schemas.precedence import Precedence
 from schemas.topics import state_topic
 from services.runtime import ids
 from services.runtime.deadletter import SourceRecord
-from services.runtime.intake import open_record, rejection
+from services.runtime.intake import foreign_kind, open_record, rejection
 from services.runtime.logging import get_logger
 from services.runtime.outbox import Output, ServiceDesk
 from services.support import intake, machine, offers
@@ -82,6 +82,8 @@ class SupportService:
         if envelope.originator == self.desk.desk_id:
             log.info("record_ignored", message_id=str(envelope.message_id), reason="own message")
             return []
+        if (letter := foreign_kind(record, envelope, self.desk, service=SERVICE)) is not None:
+            return [letter]
         if isinstance(body, AttackAlert):
             return self.handle_alert(envelope, body, now)
         if isinstance(body, SupportRequest | Offer | Consignment | RequestAction):

@@ -22,7 +22,7 @@ from schemas.kinds.tasking import OrderType, SitRep, TaskingOrder, TaskState, Ta
 from schemas.topics import state_topic
 from services.runtime import ids
 from services.runtime.deadletter import SourceRecord
-from services.runtime.intake import open_record, rejection
+from services.runtime.intake import foreign_kind, open_record, rejection
 from services.runtime.logging import get_logger
 from services.runtime.outbox import Output, ServiceDesk
 from services.tasking import orders
@@ -83,6 +83,8 @@ class TaskingService:
         if envelope.originator == self.desk.desk_id:
             log.info("record_ignored", message_id=str(envelope.message_id), reason="own message")
             return []
+        if (letter := foreign_kind(record, envelope, self.desk, service=SERVICE)) is not None:
+            return [letter]
         if isinstance(body, TaskingOrder | TaskStatus | SitRep):
             return self.handle_message(envelope, body, now)
         log.info("record_ignored", message_id=str(envelope.message_id), kind=envelope.kind)
