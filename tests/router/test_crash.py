@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import Cell
+from router_cell import Cell
 from router_helpers import REGISTRY, envelope, read, read_to_end, submit
 
 from schemas import codec

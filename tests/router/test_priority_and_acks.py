@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Cell
+from router_cell import Cell
 from router_helpers import envelope, read, read_to_end, submit
 
 from schemas import codec

@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import pytest
-from conftest import Cell
+from router_cell import Cell
 from router_helpers import REGISTRY, label, read, read_to_end, submit
 from router_helpers import envelope as make_envelope
 from test_property import permitted, reached

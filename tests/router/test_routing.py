@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Cell
+from router_cell import Cell
 from router_helpers import envelope, read, read_to_end, submit
 
 from schemas import codec
