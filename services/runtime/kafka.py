@@ -19,6 +19,18 @@ from services.runtime.errors import BrokerUnavailable
 from services.runtime.settings import CommonSettings
 
 
+def security(settings: CommonSettings) -> dict[str, Any]:
+    """Client options for SCRAM-SHA-512 when a Kafka user is set (Strimzi ``KafkaUser``)."""
+    if not settings.kafka_sasl_username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": settings.kafka_sasl_password,
+    }
+
+
 def producer(
     settings: CommonSettings,
     *,
@@ -39,6 +51,7 @@ def producer(
         # Whole-send deadline: a record not acknowledged by then fails instead of waiting.
         max_batch_size=256 * 1024,
         metadata_max_age_ms=30_000,
+        **security(settings),
     )
 
 
@@ -59,6 +72,7 @@ def consumer(
         "isolation_level": "read_committed",
         "auto_offset_reset": auto_offset_reset,
         "request_timeout_ms": max(int(settings.kafka_timeout_s * 1000), 40_000),
+        **security(settings),
     }
     return AIOKafkaConsumer(*topics, **(options | overrides))
 
@@ -68,6 +82,7 @@ def admin(settings: CommonSettings, *, client_id: str) -> Any:
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=client_id,
         request_timeout_ms=int(settings.kafka_timeout_s * 1000),
+        **security(settings),
     )
 
 

@@ -54,6 +54,16 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
         int,
         msgspec.Meta(ge=0, le=65535, description="Prometheus metrics port for workers (0: off)"),
     ] = 0
+    kafka_sasl_username: Annotated[
+        str,
+        msgspec.Meta(
+            description="SCRAM-SHA-512 user for Kafka (empty: no SASL; Strimzi KafkaUser name)"
+        ),
+    ] = ""
+    kafka_sasl_password: Annotated[
+        str,
+        msgspec.Meta(description="Password of kafka_sasl_username", extra={"secret": True}),
+    ] = ""
 
 
 def _field_infos(cls: type[msgspec.Struct]) -> list[msgspec.inspect.Field]:
