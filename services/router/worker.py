@@ -203,12 +203,18 @@ class _Session:
                 offsets = {tp: records[-1].offset + 1 for tp, records in parts}
                 work.append((number, planned, offsets))
             started = time.monotonic()
-            await asyncio.gather(
-                *(
-                    self._commit(number, [o for _, p in planned for o in self._outputs(p)], offsets)
-                    for number, planned, offsets in work
+            try:
+                await asyncio.gather(
+                    *(
+                        self._commit(
+                            number, [o for _, p in planned for o in self._outputs(p)], offsets
+                        )
+                        for number, planned, offsets in work
+                    )
                 )
-            )
+            except BaseException:  # the session ends; the batch is redelivered to the next one
+                metrics.observe_failed("router", sum(len(planned) for _, planned, _ in work))
+                raise
             elapsed_ms = round((time.monotonic() - started) * 1000, 1)
             for _, planned, _ in work:
                 for record, result in planned:

@@ -62,3 +62,11 @@ def test_released_at_reads_one_field_and_tolerates_garbage() -> None:
     assert released_at(b"\x00poison") is None
     assert released_at(b'{"released_at": "2026-03-14T13:12:00"}') is None  # no zone
     assert released_at(None) is None
+
+
+def test_observe_failed_counts_the_redelivered_batch() -> None:
+    labels = {"service": "unit-test-failed"}
+    metrics.observe_failed("unit-test-failed", 0)
+    assert metrics.REGISTRY.get_sample_value("cell_messages_failed_total", labels) is None
+    metrics.observe_failed("unit-test-failed", 7)
+    assert metrics.REGISTRY.get_sample_value("cell_messages_failed_total", labels) == 7
