@@ -1,7 +1,7 @@
 """Canonical log lines and worker metrics, from the router and a domain service on Kafka.
 
 Submissions go through the router (``message_routed``) to the tasking service
-(``message_handled``); a poison record is dead-lettered by the router. The JSON lines are
+(``message_handled``); poison records are dead-lettered by both. The JSON lines are
 captured from the production logging configuration, and the metrics from the HTTP endpoint.
 """
 
@@ -63,14 +63,15 @@ def fresh(envelope: Envelope) -> Envelope:
     return fresh_envelope
 
 
-async def submit(bootstrap: str, prefix: str, items: list[Envelope | bytes]) -> None:
+async def submit(bootstrap: str, prefix: str, items: list[Envelope | tuple[str, bytes]]) -> None:
+    """Envelopes on their submit lane, keyed by originator; ``(topic, bytes)`` written raw."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await asyncio.wait_for(producer.start(), DEADLINE_S)
     try:
         for item in items:
-            if isinstance(item, bytes):
-                lane = topics.submit_topic(order().primary_precedence, prefix=prefix)
-                await asyncio.wait_for(producer.send_and_wait(lane, item, key=b"x"), DEADLINE_S)
+            if isinstance(item, tuple):
+                topic, raw = item
+                await asyncio.wait_for(producer.send_and_wait(topic, raw, key=b"x"), DEADLINE_S)
                 continue
             lane = topics.submit_topic(item.primary_precedence, prefix=prefix)
             await asyncio.wait_for(
@@ -121,17 +122,20 @@ async def test_one_canonical_line_per_handled_message_and_metrics(
     ]
     try:
         await submit(kafka_bootstrap, prefix, [sent[0]])  # the order before its statuses
-        await submit(kafka_bootstrap, prefix, [*sent[1:], b"\x00poison"])
+        lane = topics.submit_topic(order().primary_precedence, prefix=prefix)
+        poison = [(lane, b"\x00poison"), (domain, b"\x00poison")]
+        await submit(kafka_bootstrap, prefix, [*sent[1:], *poison])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DEADLINE_S
         handled: set[str] = set()
-        while handled != ids:
+        while handled != ids | {"poison"}:
             assert loop.time() < deadline, f"handled {handled} of {ids}"
             await asyncio.sleep(0.2)
             handled = {
-                entry["message_id"]
+                entry["message_id"] or "poison"
                 for entry in _entries(json_log)
-                if entry.get("event") == EVENT_HANDLED and entry.get("message_id") in ids
+                if entry.get("event") == EVENT_HANDLED
+                and (entry["message_id"] in ids or entry["outcome"] == "dead_lettered")
             }
         lag = f'cell_consumer_lag{{partition="0",service="tasking",topic="{domain}"}} 0.0'
         exposed = await asyncio.to_thread(scrape, port)
@@ -170,11 +174,9 @@ def check_lines(entries: list[dict[str, Any]], sent: list[Envelope], domain: str
     by_id = {e["message_id"]: e["outcome"] for e in served}
     assert by_id[str(sent[3].message_id)] == "refused"
     assert by_id[str(sent[0].message_id)] == "handled"
-    poison = [
-        e for e in canonical if e["event"] == "message_routed" and e["outcome"] == "dead_lettered"
-    ]
-    assert len(poison) == 1
-    assert poison[0]["message_id"] is None
+    poison = [e for e in canonical if e["outcome"] == "dead_lettered"]
+    assert sorted(e["service"] for e in poison) == ["router", "tasking"]  # one line each
+    assert all(e["message_id"] is None for e in poison)
 
 
 def check_metrics(exposed: str) -> None:
@@ -189,6 +191,7 @@ def check_metrics(exposed: str) -> None:
         assert family in exposed, family
     assert 'cell_messages_handled_total{outcome="refused",service="tasking"}' in exposed
     assert 'cell_messages_dead_lettered_total{service="router"}' in exposed
+    assert 'cell_messages_dead_lettered_total{service="tasking"}' in exposed
 
 
 def _entries(stream: io.StringIO) -> list[dict[str, Any]]:
