@@ -61,13 +61,6 @@ def _flash(to: str) -> dict[str, Any]:
     return liaison(to, precedence="FLASH")
 
 
-# Found by this matrix: the gateway finds the received copy through the audit record's inbox
-# offset (services/gateway/inbox/routes.py `_received`), but the real router's DELIVERED audit
-# records carry no offset (services/router/route.py), so the recipient's own read receipt and
-# acknowledgement get 404 through the real stack. Strict: this fails once it is fixed.
-RECEIPT_BUG = pytest.mark.xfail(
-    strict=True, reason="router DELIVERED audit records carry no inbox offset (reported)"
-)
 Body = Callable[[], Any] | None
 ROWS: list[Any] = [
     ("GET", "/healthz", None, _all(200)),
@@ -92,19 +85,14 @@ ROWS: list[Any] = [
     ("GET", "/v1/inbox?cursor={cursor}", None, _desks(403, ukr_gs=200)),
     ("GET", "/v1/messages/{mid}", None, _desks(404, usa_eucom=200, ukr_gs=200)),
     ("GET", f"/v1/messages/{uuid.uuid4()}", None, _desks(404)),
-    pytest.param(
-        "POST",
-        "/v1/messages/{mid}/read",
-        lambda: {"mode": "MANUAL"},
-        _desks(404, ukr_gs=202),
-        marks=RECEIPT_BUG,
-    ),
-    pytest.param(
+    # Only the recipient the message was delivered to may post a receipt (found by this
+    # matrix: the router's audit records name no offset; the gateway now finds the copy).
+    ("POST", "/v1/messages/{mid}/read", lambda: {"mode": "MANUAL"}, _desks(404, ukr_gs=202)),
+    (
         "POST",
         "/v1/messages/{mid}/ack",
         lambda: {"response": "ACKNOWLEDGED"},
         _desks(404, ukr_gs=202),
-        marks=RECEIPT_BUG,
     ),
     ("GET", "/v1/no-such-route", None, _desks(404)),
     ("DELETE", "/v1/messages", None, _desks(405)),

@@ -122,6 +122,18 @@ class CatchUpPool:
                     break
             return out
 
+    async def offset_at(self, topic: str, when_ms: int) -> int | None:
+        """The first offset of ``topic`` (one partition) stamped at or after ``when_ms``."""
+        tp = TopicPartition(topic, 0)
+        timeout_s = self._settings.kafka_timeout_s
+        try:
+            async with self._borrow() as consumer:
+                found = await asyncio.wait_for(consumer.offsets_for_times({tp: when_ms}), timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"the inbox could not be read within {timeout_s:g}s") from exc
+        stamp = found.get(tp)
+        return None if stamp is None else int(stamp.offset)
+
     async def aclose(self) -> None:
         consumers, self._all = self._all, []
         for consumer in consumers:

@@ -10,9 +10,11 @@ import msgspec
 from aiohttp import web
 
 from schemas import codec
+from schemas.audit import AuditRecord
 from schemas.desks import Desk
 from schemas.envelope import Envelope
 from schemas.kinds.notifications import AckResponse, OperationalAck, ReadReceipt
+from schemas.precedence import Precedence
 from services.gateway import keys
 from services.gateway.inbox.cursor import Cursor
 from services.gateway.inbox.lanes import InboxRecord, cursors_along
@@ -128,7 +130,7 @@ async def _received(request: web.Request, state: InboxState, desk: Desk) -> Enve
     message_id = _message_id(request)
     request[keys.MESSAGE_ID] = str(message_id)
     delivery = state.audit.delivery_to(message_id, desk.id)
-    if delivery is None or delivery.inbox_topic is None or delivery.offset is None:
+    if delivery is None or delivery.inbox_topic is None:
         raise _not_found(message_id)
     lane = next(
         (lane for lane in Cursor.LANES if state.store.topic(desk, lane) == delivery.inbox_topic),
@@ -136,15 +138,51 @@ async def _received(request: web.Request, state: InboxState, desk: Desk) -> Enve
     )
     if lane is None:  # an audit record pointing outside this desk's inbox
         raise _not_found(message_id)
-    records = state.store.since(delivery.inbox_topic, delivery.offset, 1)
-    if records is None:
-        records = await state.pool.read(delivery.inbox_topic, lane, delivery.offset, 1)
-    if not records or records[0].offset != delivery.offset:
+    if delivery.offset is not None:
+        records = state.store.since(delivery.inbox_topic, delivery.offset, 1)
+        if records is None:
+            records = await state.pool.read(delivery.inbox_topic, lane, delivery.offset, 1)
+        copy = records[0] if records and records[0].offset == delivery.offset else None
+    else:
+        copy = await _find_copy(state, delivery, lane)
+    if copy is None:
         raise _not_found(message_id)  # past retention, or not the record the audit names
-    envelope = codec.decode(records[0].value)
+    envelope = codec.decode(copy.value)
     if envelope.message_id != message_id:
         raise _not_found(message_id)
     return envelope
+
+
+# The router writes its DELIVERED audit record in the same transaction as the inbox copy, so
+# the record cannot name the copy's offset; the copy is stamped just after the decision time
+# (`at`). Look it up from there, a little earlier for clock granularity, within a bound.
+_FIND_MARGIN_MS = 5_000
+_FIND_SCAN_LIMIT = 2_000
+_FIND_BATCH = 200
+
+
+async def _find_copy(
+    state: InboxState, delivery: AuditRecord, lane: Precedence
+) -> InboxRecord | None:
+    assert delivery.inbox_topic is not None
+    needle = str(delivery.message_id).encode()
+    since_ms = int(delivery.at.timestamp() * 1000) - _FIND_MARGIN_MS
+    start = await state.pool.offset_at(delivery.inbox_topic, since_ms)
+    scanned = 0
+    while start is not None and scanned < _FIND_SCAN_LIMIT:
+        batch = await state.pool.read(delivery.inbox_topic, lane, start, _FIND_BATCH)
+        for record in batch:
+            # A cheap byte test first; the caller decodes and checks the id of the match.
+            if (
+                needle in record.value
+                and codec.decode(record.value).message_id == delivery.message_id
+            ):
+                return record
+        if not batch:
+            return None
+        scanned += len(batch)
+        start = batch[-1].offset + 1
+    return None
 
 
 async def _body(request: web.Request, kind: type[msgspec.Struct]) -> msgspec.Struct | None:
