@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 from inbox_support import delivered, envelope, read_at, router_stand_in
 from test_status import status_when_known
 
 from schemas import codec
+from schemas.audit import AuditRecord, Decision
 from schemas.kinds.notifications import AckResponse, OperationalAck, ReadMode, ReadReceipt
 from schemas.precedence import Precedence
 from schemas.topics import submit_topic
@@ -114,3 +118,40 @@ async def test_receipts_are_refused_to_desks_that_did_not_receive_the_message(
             assert (await response.json())["code"] == "not_found"
     response = await gateway_client.post(f"/v1/messages/{original.message_id}/read", json={})
     assert response.status == 401
+
+
+async def test_a_contradicting_acknowledgement_is_409_and_a_repeat_is_accepted(
+    gateway_client, auth, gateway_settings, gateway_desks
+):
+    original = await _delivered_to_ukr(gateway_client, auth, gateway_settings, gateway_desks)
+    recorded = AuditRecord(
+        message_id=original.message_id,
+        originator=original.originator,
+        decision=Decision.ACKNOWLEDGED,
+        at=datetime.now(UTC),
+        recipient="ukr.gs",
+        detail="WILL_COMPLY",
+    )
+    async with router_stand_in(gateway_settings, gateway_desks) as router:
+        await router.audit([recorded])
+    async with asyncio.timeout(30):  # the gateway's audit view reads asynchronously
+        while True:
+            status = await (
+                await gateway_client.get(
+                    f"/v1/messages/{original.message_id}", headers=auth("ukr.gs")
+                )
+            ).json()
+            if any(r["decision"] == "ACKNOWLEDGED" for r in status["records"]):
+                break
+            await asyncio.sleep(0.1)
+    url = f"/v1/messages/{original.message_id}/ack"
+    conflict = await gateway_client.post(
+        url, json={"response": "CANNOT_COMPLY", "reason": "changed my mind"}, headers=auth("ukr.gs")
+    )
+    assert conflict.status == 409
+    assert conflict.content_type == "application/problem+json"
+    assert "WILL_COMPLY" in (await conflict.json())["detail"]
+    repeat = await gateway_client.post(
+        url, json={"response": "WILL_COMPLY"}, headers=auth("ukr.gs")
+    )
+    assert repeat.status == 202, await repeat.text()

@@ -217,14 +217,15 @@ def setup(app: web.Application) -> None:
                 description="Sent as a message to the original originator with the original "
                 "label, through the submit lanes; 202 once Kafka has it. 404 when this desk "
                 "did not receive the message. Retrying repeats the receipt's id: it is "
-                "delivered once.",
+                "delivered once. An operational acknowledgement is final: a different "
+                "response after one the cell has recorded is 409 (send a new message instead).",
                 tags=_TAG,
                 request=request,
                 parameters=(_MESSAGE_ID,),
                 responses=(
                     Response(status=202, description="Durable on its lane", type=ReceiptAccepted),
                 ),
-                problems=(400, 404, 415, 422, 429, 503),
+                problems=(400, 404, 409, 415, 422, 429, 503),
             ),
             handler,
         )

@@ -10,7 +10,7 @@ import msgspec
 from aiohttp import web
 
 from schemas import codec
-from schemas.audit import AuditRecord
+from schemas.audit import AuditRecord, Decision
 from schemas.desks import Desk
 from schemas.envelope import Envelope
 from schemas.kinds.notifications import AckResponse, OperationalAck, ReadReceipt
@@ -34,7 +34,7 @@ from services.gateway.inbox.state import (
 )
 from services.gateway.problems import Problem
 from services.gateway.submit import LIMITER
-from services.runtime.errors import CellError, InvalidInput
+from services.runtime.errors import CellError, Conflict, InvalidInput
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -276,6 +276,14 @@ async def post_read(request: web.Request) -> web.Response:
     return await _publish(request, _reply(original, desk, receipt, key, now), original.message_id)
 
 
+def _recorded_ack(state: InboxState, message_id: uuid.UUID, desk_id: str) -> str | None:
+    """The response of this desk's acknowledgement the audit shows, if any."""
+    for record in state.audit.records(message_id):
+        if record.decision is Decision.ACKNOWLEDGED and record.recipient == desk_id:
+            return record.detail
+    return None
+
+
 async def post_ack(request: web.Request) -> web.Response:
     state = request.app[STATE]
     desk = keys.desk_of(request)
@@ -286,6 +294,11 @@ async def post_ack(request: web.Request) -> web.Response:
     if body.response is AckResponse.CANNOT_COMPLY and not body.reason.strip():
         raise InvalidInput("is required when the response is CANNOT_COMPLY", field_path="$.reason")
     original = await _received(request, state, desk)
+    recorded = _recorded_ack(state, original.message_id, desk.id)
+    if recorded is not None and recorded != body.response.value:
+        # ACP 121 practice: the acknowledgement is the desk's answer of record; a change of
+        # mind is a new message (in_reply_to the original), not a second, contradicting ack.
+        raise Conflict(f"this desk already acknowledged the message as {recorded}")
     now = datetime.now(UTC)
     ack = OperationalAck(
         subject_message_id=original.message_id,
