@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from bench import machine, report
+from bench import cell, machine, report
 from bench.context import Context, Knobs
 from bench.results import Run, Scenario, Target
 from bench.scenarios import (
@@ -96,6 +96,10 @@ async def run_all(
         except Exception as exc:  # noqa: BLE001 - one failed group must not lose the others
             ctx.say(f"FAILED {', '.join(keys)}: {type(exc).__name__}: {exc}")
             results.update({k: _failed(k, exc) for k in keys})
+        try:
+            await cell.delete_prefix(ctx.bootstrap, f"b{ctx.run_id}.")
+        except Exception as exc:  # noqa: BLE001 - a leftover topic must not fail the run
+            ctx.say(f"could not delete this run's topics: {exc!r}")
     return results
 
 

@@ -107,6 +107,24 @@ def start_server(kind: str, bootstrap: str, topic: str) -> Service:
     return Service(proc=proc, port=port, log=log)
 
 
+async def delete_prefix(bootstrap: str, prefix: str) -> int:
+    """Delete every topic under ``prefix``; a single test broker slows badly past a few
+    thousand partitions, so each scenario removes what it created."""
+    from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+    await asyncio.wait_for(admin.start(), 30.0)
+    try:
+        names = [
+            t for t in await asyncio.wait_for(admin.list_topics(), 30.0) if t.startswith(prefix)
+        ]
+        for start in range(0, len(names), 200):
+            await admin.delete_topics(names[start : start + 200], timeout_ms=60_000)
+    finally:
+        await admin.close()
+    return len(names)
+
+
 async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: PLC0415
 

@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-_PACKAGES = ("aiohttp", "aiokafka", "msgspec", "pydantic", "uvloop", "structlog")
+_PACKAGES = ("aiohttp", "aiokafka", "msgspec", "pydantic", "uvloop", "structlog", "faststream")
 
 
 def machine() -> dict[str, object]:

@@ -12,6 +12,7 @@ offsets, polled every 50 ms, first commit seen to last.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -40,7 +41,24 @@ def _records(count: int) -> list[tuple[bytes, bytes | None, list[tuple[str, byte
     ]
 
 
+INSTALL = "pip install 'faststream[kafka]'"
+
+
+def _not_installed() -> Scenario:
+    return Scenario(
+        key="consumer_vs_faststream",
+        title="Domain service consumer vs FastStream",
+        status="not_run",
+        ratio_definition="",
+        target=Target(op=">=", value=1.5),
+        reason=f"FastStream (a benchmark-only dependency) is not installed: {INSTALL}",
+    )
+
+
 async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
+    if importlib.util.find_spec("faststream") is None:
+        ctx.say(f"consumer_vs_faststream: FastStream not installed ({INSTALL}); not run")
+        return [_not_installed()]
     knobs = ctx.knobs
     reports = 200 if knobs.quick else 1_000
     records = _records(reports)
@@ -97,6 +115,8 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
             cpu_base = meter.shares()
         finally:
             stop(proc)
+        for used in (prefix, fprefix):
+            await cell.delete_prefix(ctx.bootstrap, used)
     ratio = Spread.of(ratios(ours, base))
     target = Target(op=">=", value=1.5)
     return [

@@ -58,6 +58,8 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         await wrk.run(url, body, token, connections=conns, seconds=knobs.warmup_s)
         closed = await wrk.run(url, body, token, connections=conns, seconds=knobs.measure_s)
         sustainable = closed.ok_per_s
+        if sustainable <= 0:
+            raise RuntimeError(f"the gateway acknowledged nothing ({closed.errors} errors)")
         for repeat in range(knobs.repeats):
             for label, factor, sink in (("1x", 1.0, at_rate), ("2x", 2.0, at_double)):
                 rate = sustainable * factor

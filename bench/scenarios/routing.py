@@ -161,6 +161,7 @@ async def run_eos(ctx: Context, broker_pid: int | None) -> list[Scenario]:
             cpu_base = meter.shares()
         finally:
             await _stop(relay)
+        await cell.delete_prefix(ctx.bootstrap, prefix)
     ratio = Spread.of(ratios(ours, base))
     target = Target(op=">=", value=0.6)
     cpu_us = {
@@ -265,6 +266,7 @@ async def run_flash(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         finally:
             gateway.stop()
             router.stop()
+        await cell.delete_prefix(ctx.bootstrap, prefix)
     ratio = Spread.of(ratios([x.p99_ms for x in loaded], [x.p99_ms for x in idle]))
     target = Target(op="<=", value=1.5)
     mid = sorted(range(len(loaded)), key=lambda i: ratio.values[i])[len(loaded) // 2]
