@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+ADMIN_USER = "admin"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -13,6 +16,8 @@ class NodeConfig:
     controller_port: int
     directory: Path
     cluster_size: int
+    # Set: the security mode (SASL/SCRAM clients, ACLs); None: plaintext, no authorizer.
+    admin_password: str | None = None
 
 
 def server_properties(cfg: NodeConfig, voters: str) -> str:
@@ -49,6 +54,8 @@ def server_properties(cfg: NodeConfig, voters: str) -> str:
         # Transactions must not stay open for the 15-minute default after a router crash.
         "transaction.max.timeout.ms": 900000,
     }
+    if cfg.admin_password is not None:
+        props |= _security_properties(cfg)
     if replicated:
         # Faster failure detection for the fault tests on one host.
         props |= {
@@ -57,6 +64,42 @@ def server_properties(cfg: NodeConfig, voters: str) -> str:
             "broker.heartbeat.interval.ms": 1000,
         }
     return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def _security_properties(cfg: NodeConfig) -> dict[str, object]:
+    """SASL_PLAINTEXT with SCRAM-SHA-512 for clients and brokers, ACLs by StandardAuthorizer.
+
+    SCRAM credentials live in the metadata log (added at format time), which a controller
+    cannot read before it authenticates its peers: the controller listener uses SASL PLAIN
+    with a static JAAS user instead, the same admin principal. Only ``User:admin`` is a
+    super user; everyone else needs ACLs (no ACL found means denied).
+    """
+    password = cfg.admin_password
+    scram = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN_USER}" password="{password}";'
+    )
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{ADMIN_USER}" password="{password}" user_{ADMIN_USER}="{password}";'
+    )
+    return {
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{cfg.port},"
+        f"CONTROLLER://127.0.0.1:{cfg.controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{cfg.port}",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": f"User:{ADMIN_USER}",
+        "allow.everyone.if.no.acl.found": "false",
+    }
 
 
 def log4j_properties() -> str:

@@ -20,6 +20,7 @@ import ctypes
 import functools
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from deploy.kafka import jars
-from deploy.kafka.config import NodeConfig, log4j_properties, server_properties
+from deploy.kafka.config import ADMIN_USER, NodeConfig, log4j_properties, server_properties
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,6 +99,8 @@ class KafkaNode:
     libs: Path
     heap: str = "512m"
     die_with_parent: bool = True
+    # Security mode only: more SCRAM users (name -> password) formatted into the storage.
+    scram_users: dict[str, str] = field(default_factory=dict, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     # Where this start's output begins in the log, so an earlier run's ready line never counts.
     _log_offset: int = field(default=0, repr=False)
@@ -175,6 +178,16 @@ class KafkaNode:
         props = self.directory / "server.properties"
         props.write_text(server_properties(self.config, voters))
         (self.directory / "log4j2.properties").write_text(log4j_properties())
+        scram: tuple[str, ...] = ()
+        if self.config.admin_password is not None:
+            props.chmod(0o600)  # it holds the admin password
+            # SCRAM credentials are metadata records: written into the log at format time.
+            users = {ADMIN_USER: self.config.admin_password} | self.scram_users
+            scram = tuple(
+                arg
+                for name, password in users.items()
+                for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+            )
         cmd = self._java(
             "kafka.tools.StorageTool",
             "format",
@@ -183,6 +196,7 @@ class KafkaNode:
             "-c",
             str(props),
             "--ignore-formatted",
+            *scram,
             heap="256m",
         )
         try:
@@ -324,12 +338,20 @@ class KafkaCluster:
         heap: str | None = None,
         die_with_parent: bool = True,
         libs: Path | None = None,
+        security: bool = False,
+        users: dict[str, str] | None = None,
     ) -> Self:
         """Lay out `size` nodes under `state_dir`; `fresh` wipes data from an earlier run.
 
         Ports are reused from the last run of the same state directory when not given (a
         formatted KRaft quorum remembers its voters' addresses), otherwise chosen free.
+        `security` starts the nodes with SASL/SCRAM-SHA-512 and ACLs (see
+        `config.server_properties`); the admin principal's password is kept in the state
+        directory and offered as `admin_password`; `users` (name -> password) are more
+        SCRAM principals formatted in with it (a fresh state directory is needed to add some).
         """
+        if users and not security:
+            raise ValueError("SCRAM `users` need `security=True`")
         libs = libs or jars.fetch(quiet=True)
         state_dir = state_dir.resolve()
         previous = cls._previous_ports(state_dir, size)
@@ -351,6 +373,7 @@ class KafkaCluster:
         (state_dir / "ports").write_text(
             " ".join(map(str, client_ports)) + "\n" + " ".join(map(str, controller_ports)) + "\n"
         )
+        password = cls._admin_password(state_dir) if security else None
         nodes = [
             KafkaNode(
                 NodeConfig(
@@ -359,16 +382,31 @@ class KafkaCluster:
                     controller_port=controller_ports[i],
                     directory=state_dir / f"node-{i + 1}",
                     cluster_size=size,
+                    admin_password=password,
                 ),
                 libs=libs,
                 # The official scripts' 1G; a test session creates thousands of partitions, and
                 # KRaft metadata images grow with them (512m ran out of heap at ~17k).
                 heap=heap or ("1g" if size == 1 else "512m"),
                 die_with_parent=die_with_parent,
+                scram_users=dict(users or {}),
             )
             for i in range(size)
         ]
         return cls(state_dir=state_dir, nodes=nodes, cluster_id=cluster_id)
+
+    @staticmethod
+    def _admin_password(state_dir: Path) -> str:
+        """The security mode's admin password: the one formatted into the storage, if any."""
+        path = state_dir / "admin.password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(18) + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def admin_password(self) -> str | None:
+        return self.nodes[0].config.admin_password
 
     @staticmethod
     def _previous_ports(state_dir: Path, size: int) -> tuple[list[int], list[int]] | None:
