@@ -124,11 +124,22 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
                 "desk_rate_limits": "lifted",
                 "message": MESSAGE,
             },
-            bound=(
-                "offered twice what it can acknowledge, the gateway takes every request it "
-                "has a connection for and each waits its turn for Kafka's acknowledgement; "
-                "what it cannot finish within the publish deadline (5 s) is a 503, and "
-                "above 1,000 open connections it refuses at once with 503"
-            ),
+            bound=_bound(statuses),
         )
     ]
+
+
+def _bound(statuses: dict[str, dict[str, int]]) -> str:
+    def share(label: str) -> str:
+        counts = statuses[label]
+        total = sum(counts.values())
+        return f"{counts.get('202', 0) / total:.0%} answered 202" if total else "nothing sent"
+
+    return (
+        f"at the sustainable rate {share('1x')}, at twice it {share('2x')}: the gateway takes "
+        "every request it has a connection for and each waits its turn for the acks=all "
+        "acknowledgement; what is not acknowledged within the publish deadline (5 s) is a "
+        "503 (so rejections are slow, not fast), and above 1,000 open connections it "
+        "refuses at once with 503. There is no admission control ahead of the Kafka wait: "
+        "the closed-loop maximum itself falls as connections grow (see sustainable_from)"
+    )
