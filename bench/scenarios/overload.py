@@ -49,7 +49,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
     pids = {"broker": broker_pid} if broker_pid else {}
     at_rate: list[float] = []
     at_double: list[float] = []
-    rejections: list[float] = []
+    rejections: list[Latency] = []
     statuses: dict[str, dict[str, int]] = {"1x": {}, "2x": {}}
     cpu: dict[str, float] = {}
     try:
@@ -79,8 +79,11 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
                     statuses[label][status] = statuses[label].get(status, 0) + count
                 if label == "2x":
                     cpu = meter.shares() | {"loadgen": round(result["cpu"], 3)}
-                    for status in ("429", "503"):
-                        rejections += result["latencies"].get(status, [])
+                    rejections += [
+                        msgspec.convert(result["latency"][status], Latency)
+                        for status in ("429", "503")
+                        if status in result["latency"]
+                    ]
     finally:
         gateway.stop()
     ratio = Spread.of(ratios(at_double, at_rate))
@@ -89,8 +92,11 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         f"status_{code}": count for code, count in sorted(statuses["2x"].items())
     }
     if rejections:
-        rejected = Latency.of(rejections)
-        notes |= {"rejection_p50_ms": rejected.p50_ms, "rejection_p99_ms": rejected.p99_ms}
+        # Per repeat and status; the worst of them is the figure to quote.
+        notes |= {
+            "rejection_p50_ms": max(r.p50_ms for r in rejections),
+            "rejection_p99_ms": max(r.p99_ms for r in rejections),
+        }
     else:
         notes["rejections"] = 0
     return [
