@@ -16,10 +16,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import SecureCell
 from fault_cell import token_of
 from fault_checker import record_figures
 from fault_load import liaison
+from secure_cell import SecureCell
 
 from services.gateway import auth
 
@@ -193,7 +193,7 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
         return original(a, b)
 
     monkeypatch.setattr(auth.hmac, "compare_digest", spy)
-    from conftest import security_registry  # noqa: PLC0415 - the module's own registry
+    from secure_cell import security_registry  # noqa: PLC0415 - the module's own registry
 
     registry = security_registry()
     assert auth.desk_for_token(registry, token_of(RECIPIENT)) is not None

@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import CreateAclsRequest
-from conftest import security_registry
 from fault_checker import record_figures
+from secure_cell import security_registry
 
 from deploy.kafka.launcher import KafkaCluster
 from schemas import topics

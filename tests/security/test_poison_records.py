@@ -21,10 +21,10 @@ from typing import Any
 import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import SecureCell, security_registry, start_cell
 from fault_cell import token_of
 from fault_checker import Inboxes, Ledger, record_figures
 from fault_load import liaison
+from secure_cell import SecureCell, security_registry, start_cell
 
 from schemas import topics
 from schemas.desks import Desk, DeskRegistry

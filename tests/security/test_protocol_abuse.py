@@ -15,10 +15,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import SecureCell, start_cell
 from fault_cell import token_of
 from fault_checker import record_figures
 from fault_load import liaison
+from secure_cell import SecureCell, start_cell
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

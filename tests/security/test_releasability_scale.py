@@ -22,8 +22,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import SecureCell
 from fault_checker import Inboxes, Ledger, record_figures
+from secure_cell import SecureCell
 
 from schemas.desks import Desk
 from services.router.reports import report_id

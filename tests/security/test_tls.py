@@ -17,10 +17,10 @@ import aiohttp
 import msgspec
 import pytest
 import trustme
-from conftest import SecureCell, security_registry, start_cell
 from fault_cell import token_of
 from fault_checker import record_figures
 from fault_load import liaison
+from secure_cell import SecureCell, security_registry, start_cell
 
 from schemas.desks import DeskRegistry
 from services.gateway.auth import cert_subject
