@@ -95,7 +95,9 @@ def _union(info: inspect.UnionType, structs: dict[type, Checker]) -> Checker | N
         if members and isinstance(value, dict):
             if single is not None:
                 return single(value, path)
-            match = by_tag.get(value.get(tag_field))
+            tag = value.get(tag_field)
+            # A non-string tag (`{"kind": {}}`) matches no member: msgspec reports it.
+            match = by_tag.get(tag) if isinstance(tag, str) else None
             return None if match is None else match(value, path)
         for other in others:
             found = other(value, path)
