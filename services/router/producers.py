@@ -60,7 +60,7 @@ class PartitionProducers:
 
     async def _close(self, number: int) -> None:
         producer = self._producers.pop(number)
-        await asyncio.wait_for(producer.stop(), self._settings.kafka_timeout_s)
+        await kafka.stop_client(producer, self._settings.kafka_timeout_s)
         log.info("router_partition_released", partition=number)
 
     async def close(self) -> None:

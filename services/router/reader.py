@@ -59,7 +59,7 @@ class StateReader:
 
     async def stop(self) -> None:
         if self._consumer is not None:
-            await asyncio.wait_for(self._consumer.stop(), self._settings.kafka_timeout_s)
+            await kafka.stop_client(self._consumer, self._settings.kafka_timeout_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -148,7 +148,7 @@ class _Session:
                 await self.lag.update(consumer, self.timeout_s)
 
     async def _stop_consumer(self, consumer: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
-        await asyncio.wait_for(consumer.stop(), self.timeout_s)
+        await kafka.stop_client(consumer, self.timeout_s)
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self.lock:

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.runtime.errors import BrokerUnavailable
+from services.runtime.logging import get_logger
 from services.runtime.settings import CommonSettings
 
 
@@ -29,6 +30,9 @@ def security(settings: CommonSettings) -> dict[str, Any]:
         "sasl_plain_username": settings.kafka_sasl_username,
         "sasl_plain_password": settings.kafka_sasl_password,
     }
+
+
+log = get_logger(__name__)
 
 
 def producer(
@@ -126,3 +130,23 @@ async def partitions_of(consumer: Any, topic: str, *, timeout_s: float) -> list[
     if not found:
         raise BrokerUnavailable(f"topic {topic} does not exist")
     return sorted(found)
+
+
+async def stop_client(client: Any, timeout_s: float) -> None:
+    """Stop a Kafka client within ``timeout_s`` whatever it does with cancellation.
+
+    ``asyncio.wait_for`` waits for the cancelled call to finish, and aiokafka's consumer
+    ``stop()`` can raise ``CancelledError`` from its own cancelled fetch task (its fetcher's
+    close awaits it). Neither may end a service that is only tearing a session down to
+    rebuild it (seen: the router exited when the whole cluster went away). So the stop runs
+    as its own task; a failure or a timeout is logged and the caller moves on.
+    """
+    stopping = asyncio.ensure_future(client.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=timeout_s)
+    if not done:
+        stopping.cancel()
+        log.warning("kafka_client_stop_timeout", timeout_s=timeout_s)
+    elif not stopping.cancelled() and stopping.exception() is not None:
+        log.info("kafka_client_stop_failed", error=repr(stopping.exception()))
+    elif stopping.cancelled():
+        log.info("kafka_client_stop_failed", error="cancelled inside the client")

@@ -37,7 +37,7 @@ async def replay(
     except TimeoutError as exc:
         raise BrokerUnavailable(f"{topic} not replayed within {timeout_s:.0f}s") from exc
     finally:
-        await asyncio.wait_for(consumer.stop(), settings.kafka_timeout_s)
+        await kafka.stop_client(consumer, settings.kafka_timeout_s)
 
 
 async def _drain(

@@ -153,7 +153,7 @@ class _Session:
                 await self.lag.update(consumer, self.timeout_s)
 
     async def _stop_client(self, client: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
-        await asyncio.wait_for(client.stop(), self.timeout_s)
+        await kafka.stop_client(client, self.timeout_s)
 
     async def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
         async with self.lock:

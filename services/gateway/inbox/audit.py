@@ -27,8 +27,9 @@ from aiokafka.errors import KafkaError
 
 from schemas.audit import AuditRecord, Decision, decode_audit
 from schemas.topics import AUDIT
-from services.gateway.inbox.fetch import reraise_if_cancelling, stop_client
+from services.gateway.inbox.fetch import reraise_if_cancelling
 from services.runtime import kafka
+from services.runtime.kafka import stop_client
 from services.runtime.logging import get_logger
 from services.runtime.settings import CommonSettings
 

@@ -26,6 +26,7 @@ from schemas.precedence import Precedence
 from services.gateway.inbox.lanes import InboxRecord
 from services.runtime import kafka
 from services.runtime.errors import BrokerUnavailable
+from services.runtime.kafka import stop_client
 from services.runtime.logging import get_logger
 from services.runtime.settings import CommonSettings
 
@@ -138,21 +139,6 @@ class CatchUpPool:
         consumers, self._all = self._all, []
         for consumer in consumers:
             await stop_client(consumer, self._settings.kafka_timeout_s)
-
-
-async def stop_client(client: Any, timeout_s: float) -> None:  # noqa: ANN401 - aiokafka
-    """Stop a Kafka client within ``timeout_s`` whatever it does with cancellation.
-
-    ``asyncio.wait_for`` waits for the cancelled call to finish; a client call that ignores
-    cancellation would hold the app's shutdown forever. Here the caller moves on.
-    """
-    stopping = asyncio.ensure_future(client.stop())
-    done, _ = await asyncio.wait({stopping}, timeout=timeout_s)
-    if not done:
-        stopping.cancel()
-        log.warning("kafka_client_stop_timeout", timeout_s=timeout_s)
-    elif not stopping.cancelled() and stopping.exception() is not None:
-        log.info("kafka_client_stop_failed", error=repr(stopping.exception()))
 
 
 def reraise_if_cancelling(exc: BaseException) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.gateway.inbox.fetch import reraise_if_cancelling, stop_client, to_record
+from services.gateway.inbox.fetch import reraise_if_cancelling, to_record
 from services.gateway.inbox.store import InboxStore
 from services.runtime import kafka
+from services.runtime.kafka import stop_client
 from services.runtime.logging import get_logger
 from services.runtime.settings import CommonSettings
 
