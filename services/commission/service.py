@@ -1,7 +1,9 @@
 """The commission service's decisions for one consumed record, as outputs: no Kafka here.
 
-An accepted case action writes the case's new record to ``cell.state.cases``; a refused one
-goes back to its sender as ``ActionRejected`` naming the reason. A message id already in a
+An accepted case action writes the case's new record to ``cell.state.cases`` and sends the
+case as it now stands (``commission.case.v1``, under an id derived from case and version) to
+the COMMISSION desks, so every member sees each accepted step; a refused one goes back to its
+sender as ``ActionRejected`` naming the reason. A message id already in a
 case's history is a replay and changes nothing. ``tick`` raises one REMEDY_OVERDUE escalation
 per overdue remedy to COMMISSION and WATCH, recorded in the case so it is raised once.
 """
@@ -105,7 +107,24 @@ class CommissionService:
             version=result.case.version,
             **fields,
         )
-        return [self._snapshot(result)]
+        return [self._snapshot(result), self.desk.submit(self._publication(envelope, result, now))]
+
+    def _publication(self, envelope: Envelope, record: CaseRecord, now: datetime) -> Envelope:
+        case = record.case
+        precedence = envelope.primary_precedence
+        return self.desk.envelope(
+            case,
+            message_id=ids.message_id("case", f"{case.case_id}/{case.version}"),
+            action_to=("COMMISSION",),
+            label=record.label,
+            subject=f"CASE {case.case_id} {case.state.value} v{case.version}",
+            # The service desk holds no FLASH role; a case step is at most IMMEDIATE.
+            precedence=Precedence.IMMEDIATE if precedence is Precedence.FLASH else precedence,
+            traffic_type=record.traffic_type,
+            now=now,
+            in_reply_to=envelope.message_id,
+            correlation_id=case.case_id,
+        )
 
     def _rejection(
         self, envelope: Envelope, action: CaseAction, refused: Refused, now: datetime

@@ -10,6 +10,7 @@ from kafka_helpers import drained, envelopes, feed, new_prefix, provision_cell, 
 from test_commission_cases import DETERMINATION, M1, M2, REGISTER, act  # type: ignore[import-not-found]  # via conftest
 
 from schemas.desks import load_registry
+from schemas.kinds.commission import BreachCase
 from schemas.kinds.commission_actions import RecordDetermination, StartPreliminaryReview
 from schemas.kinds.notifications import ActionRejected, RejectionCode
 from schemas.precedence import LANES_HIGH_FIRST
@@ -48,7 +49,14 @@ async def test_case_actions_refusals_and_restart(kafka_bootstrap: str) -> None:
         assert record.case.state.value == "PRELIMINARY_REVIEW"
         assert record.case.version == 2
         assert len(snapshots) == 2  # the replay wrote nothing
-        out = envelopes(await read_until(kafka_bootstrap, submits, lambda rs: len(rs) >= 2))
+        # Two accepted steps published to the members, two refusals (the replay adds refusals
+        # under the same ids, and no publication: a replayed action is a duplicate).
+        out = envelopes(await read_until(kafka_bootstrap, submits, lambda rs: len(rs) >= 4))
+        published = [e.body for e in out if isinstance(e.body, BreachCase)]
+        assert [(c.version, c.state.value) for c in published] == [
+            (1, "ALLEGED"),
+            (2, "PRELIMINARY_REVIEW"),
+        ]
         # A replayed refusal is re-sent under the same derived id: the router delivers it once.
         by_id = {e.message_id: e.body.code for e in out if isinstance(e.body, ActionRejected)}
         codes = sorted(by_id.values())

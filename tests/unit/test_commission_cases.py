@@ -13,6 +13,7 @@ from schemas.envelope import Envelope
 from schemas.kinds.commission import (
     Attribution,
     AttributionConfidence,
+    BreachCase,
     CaseState,
     ComplianceStatus,
     Determination,
@@ -139,9 +140,12 @@ def test_full_lifecycle_ends_closed_with_attribution_dissent_remedies_and_compli
         ),
         act(M1, CloseCase(closure_note="Remedy complied with and verified by monitors.")),
     ]
+    published: list[Envelope] = []
     for envelope in steps:
         outputs = run(svc, envelope)
-        assert [o.topic for o in outputs] == ["tunit.cell.state.cases"], envelope.body
+        topics = [o.topic for o in outputs]
+        assert topics == ["tunit.cell.state.cases", "tunit.cell.submit.priority"], envelope.body
+        published.append(codec.decode(outputs[1].value or b""))
     record = svc.cases[CASE]
     case = record.case
     assert case.state is CaseState.CLOSED
@@ -153,6 +157,20 @@ def test_full_lifecycle_ends_closed_with_attribution_dissent_remedies_and_compli
     assert positions[M3] == "DISSENT"
     assert positions[M1] == "CLOSE"
     assert positions[M2] == "UPDATE_COMPLIANCE"
+    # Every accepted step reached the members as the case it produced, once, under an id
+    # derived from case and version, in reply to the action that produced it.
+    cases = [e.body for e in published if isinstance(e.body, BreachCase)]
+    assert [c.version for c in cases] == list(range(1, len(steps) + 1))
+    assert [c.state for c in cases][:3] == [
+        CaseState.ALLEGED,
+        CaseState.PRELIMINARY_REVIEW,
+        CaseState.UNDER_INVESTIGATION,
+    ]
+    assert cases[-1] == case
+    assert {e.action_to for e in published} == {("COMMISSION",)}
+    assert [e.in_reply_to for e in published] == [s.message_id for s in steps]
+    assert len({e.message_id for e in published}) == len(steps)
+    assert [e.primary_precedence for e in published] == [Precedence.PRIORITY] * len(steps)
     # Restart: the last snapshot rebuilds the case exactly; replays change nothing.
     restarted = service()
     restarted.load(CASE.encode(), svc._snapshot(record).value)
