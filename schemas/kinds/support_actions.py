@@ -15,6 +15,7 @@ from schemas.kinds.base import BodyBase
 from schemas.kinds.support import (
     TERMINAL_REQUEST_STATES,
     ConsignmentLine,
+    LineNo,
     RequestState,
     check_lines,
 )
@@ -88,6 +89,17 @@ class Supersede(RequestCommand, frozen=True, kw_only=True, tag="SUPERSEDE"):
     by_request_id: EntityId
 
 
+class WithdrawOffer(RequestCommand, frozen=True, kw_only=True, tag="WITHDRAW_OFFER"):
+    """A donor takes back its own open offer before commitment: the lines named, or all."""
+
+    offer_id: EntityId
+    line_nos: Annotated[tuple[LineNo, ...], Meta(max_length=200)] = ()  # () = the whole offer
+    reason: ShortText = ""
+
+    def __post_init__(self) -> None:
+        check_lines("line_nos", list(self.line_nos))
+
+
 class AuthoriseDraw(RequestCommand, frozen=True, kw_only=True, tag="AUTHORISE_DRAW"):
     authority: Annotated[str, Meta(min_length=1, max_length=200)]  # who authorised, by what
 
@@ -111,6 +123,7 @@ RequestCommandUnion = (
     | Close
     | Cancel
     | Supersede
+    | WithdrawOffer
     | AuthoriseDraw
     | RecordDraw
 )
@@ -150,6 +163,11 @@ REQUEST_TRANSITIONS: MappingProxyType[str, tuple[frozenset[RequestState], Reques
             "CLOSE": (frozenset({_R.DELIVERED}), _R.CLOSED),
             "CANCEL": (_OPEN, _R.CANCELLED),
             "SUPERSEDE": (_OPEN, _R.SUPERSEDED),
+            # Offers are withdrawn while the request is sourced; matching is re-derived.
+            "WITHDRAW_OFFER": (
+                frozenset({_R.SOURCING, _R.PARTIALLY_MATCHED, _R.MATCHED}),
+                _R.SOURCING,
+            ),
             # DEPOT_DRAW fast path after an attack alert: VALIDATED -> AUTHORISED -> DRAWN.
             "AUTHORISE_DRAW": (frozenset({_R.VALIDATED}), _R.AUTHORISED),
             "RECORD_DRAW": (frozenset({_R.AUTHORISED}), _R.DRAWN),

@@ -1,8 +1,9 @@
 """Acknowledgement tracking: which open messages are overdue, which are complete (pure).
 
 A message with ``ack_required`` stays open until every action addressee it was delivered to
-posts an OperationalAck. ``sweep`` runs periodically for the state partitions this instance
-owns and returns, per partition, the records of one transaction:
+(the cell's services excepted: ``tracking.awaited_desks``) posts an OperationalAck. ``sweep``
+runs periodically for the state partitions this instance owns and returns, per partition, the
+records of one transaction:
 
 - overdue and not yet escalated: an Escalation to the originator and to every WATCH desk
   cleared for the message's label (labelled like the message), an ESCALATED audit record, and

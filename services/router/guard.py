@@ -62,6 +62,12 @@ MINIMIZE_EXEMPT = frozenset(
 )
 
 
+# Replies a desk posts about a message it received; the gateway sends them at the precedence
+# of that message, so a desk without FLASH may still answer a FLASH message (an attack alert
+# requires every desk's acknowledgement).
+REPLY_KINDS = frozenset({"notify.read.v1", "notify.ack.v1"})
+
+
 class MinimizeRule(Struct, frozen=True, kw_only=True):
     """One MINIMIZE in force: traffic to ``scope`` below ``threshold`` is refused."""
 
@@ -74,7 +80,9 @@ def check_originator(envelope: Envelope, originator: Desk | None) -> NonDelivery
     """None when the originator may send this message at all."""
     if originator is None or not originator.accepts(envelope.traffic_type):
         return NonDeliveryReason.ORIGINATOR_NOT_AUTHORISED
-    if envelope.primary_precedence is Precedence.FLASH and Role.FLASH not in originator.roles:
+    flash = envelope.primary_precedence is Precedence.FLASH
+    reply = envelope.kind in REPLY_KINDS and envelope.in_reply_to is not None
+    if flash and not reply and Role.FLASH not in originator.roles:
         return NonDeliveryReason.PRECEDENCE_NOT_AUTHORISED
     required = REQUIRED_ROLES.get(envelope.kind)
     if required is not None and not required & originator.roles:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from schemas.audit import AuditRecord, Decision
 from schemas.kinds.control import Minimize, MinimizeStatus
 from schemas.kinds.notifications import OperationalAck, ReadReceipt
+from schemas.roles import Role
 from services.router import outputs
 from services.router.state import (
     Acked,
@@ -23,6 +24,7 @@ from services.router.state import (
 )
 
 if TYPE_CHECKING:
+    from schemas.desks import DeskRegistry
     from services.router.route import _Builder
     from services.router.state import RouterState
 
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
 def track(b: _Builder, state: RouterState, delivered_actions: list[str]) -> None:
     """State side effects: open acknowledgements, acks and receipts, MINIMIZE."""
     envelope, ctx, n = b.envelope, b.ctx, b.ctx.state_partitions
-    if envelope.ack_required and envelope.ack_by is not None and delivered_actions:
+    awaiting = awaited_desks(ctx.registry, delivered_actions)
+    if envelope.ack_required and envelope.ack_by is not None and awaiting:
         open_ack = OpenAck(
             message_id=envelope.message_id,
             originator=envelope.originator,
@@ -38,7 +41,7 @@ def track(b: _Builder, state: RouterState, delivered_actions: list[str]) -> None
             traffic_type=envelope.traffic_type,
             precedence=envelope.primary_precedence,
             ack_by=envelope.ack_by,
-            awaiting=tuple(delivered_actions),
+            awaiting=awaiting,
         )
         partition = ack_partition(envelope.message_id, n)
         b.state.append(StateWrite(partition, ack_key(envelope.message_id), encode_state(open_ack)))
@@ -83,6 +86,14 @@ def track(b: _Builder, state: RouterState, delivered_actions: list[str]) -> None
                 )
             )
         b.state.append(StateWrite(partition, key, value))
+
+
+def awaited_desks(registry: DeskRegistry, delivered_actions: list[str]) -> tuple[str, ...]:
+    """Action addressees whose acknowledgement is awaited: every desk but the cell's own
+    services, which act on their domain copy and never post an OperationalAck (an alert to
+    ``ALL`` would otherwise always escalate them)."""
+    desks = (registry.get(desk_id) for desk_id in delivered_actions)
+    return tuple(d.id for d in desks if d is not None and Role.SERVICE not in d.roles)
 
 
 def first_desk(b: _Builder) -> str | None:

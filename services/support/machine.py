@@ -5,7 +5,8 @@ adds what the table cannot say. Authority (DOMAIN §7 "the cell validates"): the
 (acknowledge, validate, reject, return for clarification, start sourcing, commit offers,
 authorise and record a depot draw) are WATCH decisions, since the watch officer is the cell's
 staff on duty; the requester's own steps (clarify, confirm delivery) need a REQUESTER desk of
-the requesting nation; cancel, supersede and close may come from either side.
+the requesting nation; a withdrawal needs the DONOR desk that made the offer (checked against
+the offer in ``offers.withdraw``); cancel, supersede and close may come from either side.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from schemas.kinds.support_actions import (
     RequestAction,
     StartSourcing,
     Supersede,
+    WithdrawOffer,
 )
 from schemas.roles import Role
 from services.runtime import ids
+from services.support import offers
 from services.support.matching import commit, delivered_in_full, progress
 from services.support.state import ConsignmentRecord, OfferState, RequestRecord
 from services.support.steps import Actor, Refused, step
@@ -43,6 +46,7 @@ _CELL = frozenset(
     | {"AUTHORISE_DRAW", "RECORD_DRAW"}
 )
 _REQUESTER = frozenset({"CLARIFY", "CONFIRM_DELIVERY"})
+_DONOR = frozenset({"WITHDRAW_OFFER"})
 _SOURCED_ONLY = frozenset({"START_SOURCING", "COMMIT"})
 _DRAW_ONLY = frozenset({"AUTHORISE_DRAW", "RECORD_DRAW"})
 _BAD_REF = RejectionCode.INVALID_REFERENCE
@@ -66,6 +70,8 @@ def authorised(name: str, desk: Desk | None, record: RequestRecord) -> bool:
         return cell
     if name in _REQUESTER:
         return requester
+    if name in _DONOR:
+        return Role.DONOR in desk.roles
     return cell or requester
 
 
@@ -109,7 +115,7 @@ def decide(
     return result
 
 
-def _apply(
+def _apply(  # noqa: PLR0911 - one return per command with its own effect
     record: RequestRecord,
     action: RequestAction,
     *,
@@ -136,6 +142,8 @@ def _apply(
         return _confirm(record, command, actor, now, note)
     if isinstance(command, RecordDraw):
         return _draw(record, command, actor, now, note)
+    if isinstance(command, WithdrawOffer):
+        return offers.withdraw(record, command, actor=actor, now=now, note=note)
     if isinstance(command, AuthoriseDraw):
         note = f"authorised by {command.authority}" + (f": {note}" if note else "")
     if isinstance(command, Supersede | Clarify):

@@ -3,6 +3,8 @@
 - An ``Offer`` needs a DONOR desk and a request being sourced. Re-sending an offer id revises
   it (only its own donor, only while not committed); a revision whose ``valid_until`` has
   already passed withdraws it, and an open offer lapses when ``valid_until`` passes.
+- ``WITHDRAW_OFFER`` (a ``RequestAction``) takes back an open offer, or some of its lines,
+  by its own donor before commitment; the pledged totals drop and matching is re-derived.
 - A ``Consignment`` comes from the donor of a committed offer and ships no more than was
   committed; its first shipment puts the request IN_DELIVERY.
 """
@@ -23,6 +25,7 @@ from schemas.kinds.support import (
     RequestKind,
     RequestState,
 )
+from schemas.kinds.support_actions import WithdrawOffer
 from schemas.roles import Role
 from services.support.matching import MATCHING_STATES
 from services.support.state import (
@@ -111,6 +114,49 @@ def offer(  # noqa: PLR0911 - one return per rule, in the rules' order
         now=now,
         offers=offers,
         note=f"offer {body.offer_id} {verb} by {envelope.originator} ({body.commitment.value})",
+    )
+
+
+def withdraw(
+    record: RequestRecord, command: WithdrawOffer, *, actor: Actor, now: datetime, note: str
+) -> RequestRecord | Refused:
+    """The donor's own open offer without the lines named (all of them: WITHDRAWN)."""
+    previous = record.offer(command.offer_id)
+    if previous is None:
+        return Refused(code=_BAD_REF, detail=f"no offer {command.offer_id} on this request")
+    if previous.donor != actor.desk_id:
+        return Refused(
+            code=RejectionCode.NOT_AUTHORISED,
+            detail=f"offer {command.offer_id} belongs to {previous.donor}; "
+            f"{actor.desk_id} may not withdraw it",
+        )
+    if previous.state is not OfferState.OPEN:
+        return Refused(
+            code=RejectionCode.INVALID_TRANSITION,
+            detail=f"offer {command.offer_id} is {previous.state.value}; only an open offer "
+            "is withdrawn",
+        )
+    named = set(command.line_nos) or {line.line_no for line in previous.lines}
+    missing = sorted(named - {line.line_no for line in previous.lines})
+    if missing:
+        return Refused(code=_BAD_REF, detail=f"offer {command.offer_id} has no line(s) {missing}")
+    kept = tuple(line for line in previous.lines if line.line_no not in named)
+    revised = structs.replace(
+        previous,
+        lines=kept or previous.lines,
+        state=OfferState.OPEN if kept else OfferState.WITHDRAWN,
+        revision=previous.revision + 1,
+    )
+    what = f"line(s) {sorted(named)} of offer" if kept else "offer"
+    return step(
+        record,
+        actor=actor,
+        action="WITHDRAW_OFFER",
+        to_state=record.state,
+        now=now,
+        offers=tuple(revised if o.offer_id == previous.offer_id else o for o in record.offers),
+        note=f"{what} {command.offer_id} withdrawn by {actor.desk_id}"
+        + (f": {note}" if note else ""),
     )
 
 
