@@ -133,13 +133,25 @@ def _authorise(desk: Desk, submission: Submission, path: str = "$") -> None:
             f"desk {desk.id} may not originate FLASH",
             errors=(FieldError(path=f"{path}.primary_precedence", message="requires FLASH"),),
         )
-    if desk.exercise_only and submission.traffic_type.value == "OPERATION":
+    # A desk originates only the traffic it may receive (DOMAIN §4 rule 2): refused here,
+    # the router would otherwise turn it into a non-delivery report per addressee.
+    traffic = submission.traffic_type
+    if desk.accepts(traffic):
+        return
+    where = f"{path}.traffic_type"
+    if desk.exercise_only:
         raise Problem(
             403,
             "exercise_only",
             f"desk {desk.id} is an exercise desk: it may send EXERCISE or DRILL traffic only",
-            errors=(FieldError(path=f"{path}.traffic_type", message="OPERATION not permitted"),),
+            errors=(FieldError(path=where, message=f"{traffic.value} not permitted"),),
         )
+    raise Problem(
+        403,
+        "exercise_not_permitted",
+        f"desk {desk.id} does not take part in exercises: it may send OPERATION traffic only",
+        errors=(FieldError(path=where, message=f"{traffic.value} not permitted"),),
+    )
 
 
 def _seal(submission: Submission, desk: Desk, now: datetime, path: str = "$") -> Envelope:

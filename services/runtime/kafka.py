@@ -150,3 +150,23 @@ async def stop_client(client: Any, timeout_s: float) -> None:
         log.info("kafka_client_stop_failed", error=repr(stopping.exception()))
     elif stopping.cancelled():
         log.info("kafka_client_stop_failed", error="cancelled inside the client")
+    else:
+        return
+    await _close_connections(client, timeout_s)
+
+
+async def _close_connections(client: Any, timeout_s: float) -> None:
+    """Close the sockets a stop that failed half-way left open.
+
+    aiokafka closes its network client last, after the fetcher and coordinator; when one of
+    those raised, the connections stay open until garbage collection finds them.
+    """
+    network = getattr(client, "_client", None) or getattr(client, "client", None)
+    if network is None:
+        return
+    closing = asyncio.ensure_future(network.close())
+    done, _ = await asyncio.wait({closing}, timeout=timeout_s)
+    if not done:
+        closing.cancel()
+    elif not closing.cancelled() and closing.exception() is not None:
+        log.info("kafka_connections_close_failed", error=repr(closing.exception()))

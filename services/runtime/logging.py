@@ -59,7 +59,7 @@ def configure_logging(
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -67,6 +67,18 @@ def configure_logging(
     # aiohttp's access log duplicates our canonical request line; aiokafka is chatty at INFO.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time of the record, not at configuration.
+
+    A host that swaps stdout after start (test capture, a supervisor re-opening its pipe)
+    would otherwise leave the handler writing to a closed file.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
 
 
 def _add_service(service: str) -> structlog.types.Processor:

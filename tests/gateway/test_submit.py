@@ -134,6 +134,27 @@ async def test_exercise_desk_may_not_send_operation_traffic(gateway_client, auth
     assert accepted.status == 202
 
 
+async def test_desk_outside_exercises_may_not_send_exercise_traffic(
+    gateway_client, auth, new_submission
+):
+    # nld.def is neither exercise-only nor exercise-enabled; cell.watch is exercise-enabled.
+    for traffic_type in ("EXERCISE", "DRILL"):
+        refused = await post(
+            gateway_client, "nld.def", new_submission(traffic_type=traffic_type), auth
+        )
+        assert refused.status == 403
+        problem = await refused.json()
+        assert problem["code"] == "exercise_not_permitted"
+        assert problem["errors"][0] == {
+            "path": "$.traffic_type",
+            "message": f"{traffic_type} not permitted",
+        }
+    accepted = await post(
+        gateway_client, "cell.watch", new_submission(traffic_type="EXERCISE"), auth
+    )
+    assert accepted.status == 202
+
+
 async def test_missing_and_invalid_credentials_are_401(gateway_client, new_submission):
     missing = await gateway_client.post("/v1/messages", json=new_submission())
     assert missing.status == 401

@@ -65,7 +65,8 @@ def random_item(rng: random.Random, origin: Desk, desks: list[Desk]) -> dict[str
     others = [d.id for d in desks if d.id != origin.id]
     addressees = rng.sample(others, rng.randint(1, 5))
     split = rng.randint(1, len(addressees))
-    exercise = origin.exercise_only or rng.random() < 0.15
+    # Exercise traffic only from desks that may send it (the gateway refuses the others).
+    exercise = origin.exercise_only or (origin.exercise_enabled and rng.random() < 0.15)
     lanes = ["ROUTINE", "PRIORITY", "IMMEDIATE"] + (["FLASH"] if "FLASH" in origin.roles else [])
     label: dict[str, Any] = {
         "policy": "NATO",
