@@ -21,6 +21,7 @@ from schemas.kinds.notifications import (
     OperationalAck,
     ReadReceipt,
 )
+from schemas.kinds.summary import SummaryRequest, ViolationSummary
 from schemas.kinds.support import Consignment, Offer, RequestStatus, SupportRequest
 from schemas.kinds.support_actions import RequestAction
 from schemas.kinds.tasking import SitRep, TaskingOrder, TaskStatus
@@ -32,6 +33,8 @@ Body = (
     LiaisonMessage
     | MonitoringReport
     | Incident
+    | ViolationSummary
+    | SummaryRequest
     | BreachCase
     | CaseAction
     | SupportRequest
@@ -57,6 +60,8 @@ BODY_TYPES: tuple[type[BodyBase], ...] = (
     LiaisonMessage,
     MonitoringReport,
     Incident,
+    ViolationSummary,
+    SummaryRequest,
     BreachCase,
     CaseAction,
     SupportRequest,

@@ -16,6 +16,7 @@ from schemas.kinds.commission import BreachCase, Determination
 from schemas.kinds.control import Minimize
 from schemas.kinds.monitoring import DistanceRange, Incident, MonitoringReport, Observation
 from schemas.kinds.notifications import NonReceipt, OperationalAck
+from schemas.kinds.summary import SummaryRow, ViolationSummary
 from schemas.kinds.support import Consignment, RequestStatus, SupportRequest
 from schemas.kinds.tasking import Personnel, TaskingOrder, TaskStatus
 
@@ -112,6 +113,21 @@ def _fix_report(raw: Raw) -> Raw:
     return raw
 
 
+def _fix_summary_row(raw: Raw) -> Raw:
+    raw["delta"] = raw["count"] - raw["previous_count"]
+    return raw
+
+
+def _fix_summary(raw: Raw) -> Raw:
+    names = ("previous_start", "previous_end", "period_start", "period_end")
+    moments = sorted((raw[name] for name in names), key=_dt)
+    raw.update(zip(names, moments, strict=True))
+    raw["total"] = sum(row["count"] for row in raw.get("rows", ()))
+    raw["previous_total"] = sum(row["previous_count"] for row in raw.get("rows", ()))
+    raw["total_delta"] = raw["total"] - raw["previous_total"]
+    return raw
+
+
 def _fix_status(raw: Raw) -> Raw:
     if raw.get("request") is not None:
         raw["request"]["request_id"] = raw["request_id"]
@@ -138,5 +154,7 @@ FIXUPS: dict[type, Callable[[Raw], Raw]] = {
     Personnel: _fix_personnel,
     DistanceRange: _fix_distance,
     MonitoringReport: _fix_report,
+    SummaryRow: _fix_summary_row,
+    ViolationSummary: _fix_summary,
     RequestStatus: _fix_status,
 }
