@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 
 from msgspec import Struct, structs
@@ -99,6 +100,8 @@ def origin_zone(obs: Observation, geo: GeoConfig) -> str | None:
 class _Entry(Struct, kw_only=True):
     record: IncidentRecord
     labels: list[SecurityLabel]
+    # Near-duplicates matched here: remembered as seen, forgotten with the incident.
+    near: list[Member] = []
 
 
 class Correlator:
@@ -116,12 +119,37 @@ class Correlator:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def load(self, record: IncidentRecord) -> None:
-        """Apply a record replayed from the state topic (the latest one per incident wins)."""
+    def load(self, record: IncidentRecord, *, cutoff: datetime | None = None) -> None:
+        """Apply a record replayed from the state topic (the latest one per incident wins).
+
+        A record whose window ended before ``cutoff`` stays on the topic but out of memory.
+        """
+        if cutoff is not None and record.incident.window.end < cutoff:
+            return
         self._entries[record.incident_id] = _Entry(record=record, labels=[record.label])
         for m in record.members:
             self._remember(m)
         self._index(record)
+
+    def trim(self, cutoff: datetime) -> int:
+        """Forget incidents whose window ended before ``cutoff`` (index, grid, seen ids).
+
+        The caller refuses observations that could have matched them, so forgetting changes
+        no decision; the compacted topic keeps every incident.
+        """
+        old = [key for key, e in self._entries.items() if e.record.incident.window.end < cutoff]
+        for key in old:
+            entry = self._entries.pop(key)
+            self._grid.remove(key)
+            for m in (*entry.record.members, *entry.near):
+                self._refs.discard((str(m.report_message_id), m.observation_id))
+                self._reports.discard((m.originator, m.report_id, m.observation_id))
+        return len(old)
+
+    @property
+    def seen_count(self) -> int:
+        """Observation ids remembered for de-duplication (bounded by ``trim``)."""
+        return len(self._refs) + len(self._reports)
 
     def seen(self, member: Member) -> bool:
         return (str(member.report_message_id), member.observation_id) in self._refs or (
@@ -148,6 +176,7 @@ class Correlator:
             record = self._entries[incident_id].record
             if self._near_duplicate(member, record.members):
                 self._remember(member)
+                self._entries[incident_id].near.append(member)
                 return Placement(outcome=Outcome.NEAR_DUPLICATE, incident_id=incident_id)
             distance = self._match(member, record)
             if distance is not None and (best is None or (distance, incident_id) < best):

@@ -21,6 +21,8 @@ EARTH_RADIUS_M = 6_371_008.8
 COMPASS_HALF_SECTOR_DEG = 11.25
 _COMPASS_DEG = {point: index * 22.5 for index, point in enumerate(CompassPoint)}
 
+OUTSIDE_AOR = "OUTSIDE_AOR"
+
 Ring = tuple[tuple[float, float], ...]  # (lon, lat) pairs, GeoJSON order
 
 
@@ -86,6 +88,15 @@ class GeoConfig(Struct, frozen=True, kw_only=True):
     def withdrawal_zone_at(self, lat: float, lon: float) -> str | None:
         """The name of the first withdrawal zone containing the point, if any."""
         return next((z.name for z in self.withdrawal_zones if z.contains(lat, lon)), None)
+
+    def region_at(self, lat: float, lon: float) -> str:
+        """The summary region: the withdrawal zone, else the area of responsibility, else
+        ``OUTSIDE_AOR`` (an incident centred between observers placed inside can fall out)."""
+        return (
+            self.withdrawal_zone_at(lat, lon)
+            or next((z.name for z in self.area_of_responsibility if z.contains(lat, lon)), None)
+            or OUTSIDE_AOR
+        )
 
 
 # --- GeoJSON input ------------------------------------------------------------------------

@@ -5,6 +5,10 @@ what the service needs to rebuild itself after a restart: every member observati
 what, where it was placed, when), the combined security label and the breach rules matched.
 Key: the incident id. The value is this record as JSON; a restart replays the compacted
 topic and the correlator continues exactly where it stopped.
+
+One more key, ``summary:scheduled`` (``SUMMARY_MARK_KEY``), holds a ``SummaryMark``: the end
+of the period of the last scheduled summary sent, written in the transaction that sent it,
+so a restart never sends it twice. Readers of incidents skip it (``is_incident_key``).
 """
 
 from __future__ import annotations
@@ -59,8 +63,27 @@ class IncidentRecord(Struct, frozen=True, kw_only=True):
         return self.incident.incident_id
 
 
+class SummaryMark(Struct, frozen=True, kw_only=True):
+    period_end: datetime  # UTC end of the last scheduled summary's period
+
+
+SUMMARY_MARK_KEY = b"summary:scheduled"
+
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(IncidentRecord)
+_MARK_DECODER = msgspec.json.Decoder(SummaryMark)
+
+
+def is_incident_key(key: bytes | None) -> bool:
+    return key != SUMMARY_MARK_KEY
+
+
+def encode_mark(mark: SummaryMark) -> bytes:
+    return _ENCODER.encode(mark)
+
+
+def decode_mark(data: bytes) -> SummaryMark:
+    return _MARK_DECODER.decode(data)
 
 
 def encode_record(record: IncidentRecord) -> bytes:

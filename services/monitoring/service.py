@@ -6,22 +6,29 @@ case opened (a ``REGISTER_ALLEGATION`` case action to COMMISSION, as the service
 each incident whose breach rule matched for the first time, and refusals returned to the
 sender as ``ActionRejected``. Undecodable records are dead-lettered. Handling is idempotent:
 seen observations change nothing, and every message sent has a derived id.
+
+The daily violations summary (``summary``) goes to the configured desks at the configured
+UTC time, with a mark on the state topic in the same transaction, and to a WATCH or
+COMMISSION desk that asks for one. Each tick also forgets incidents past the horizon: memory
+stays bounded, the topic keeps them, and observations that old are refused.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from msgspec import Struct
 
 from schemas import codec
+from schemas.desks import DeskRegistry
 from schemas.envelope import Envelope
 from schemas.kinds.commission_actions import CaseAction, RegisterAllegation
 from schemas.kinds.monitoring import MonitoringReport
 from schemas.kinds.notifications import ActionRejected, RejectionCode
+from schemas.kinds.summary import SummaryRequest
 from schemas.precedence import Precedence
 from schemas.topics import state_topic
-from services.monitoring import ids
+from services.monitoring import ids, summary
 from services.monitoring.correlate import (
     CorrelationConfig,
     Correlator,
@@ -30,7 +37,17 @@ from services.monitoring.correlate import (
     origin_zone,
 )
 from services.monitoring.geo import GeoConfig
-from services.monitoring.records import IncidentRecord, Member, decode_record, encode_record
+from services.monitoring.records import (
+    SUMMARY_MARK_KEY,
+    IncidentRecord,
+    Member,
+    SummaryMark,
+    decode_mark,
+    decode_record,
+    encode_mark,
+    encode_record,
+)
+from services.monitoring.summaries import SummaryDesk, SummaryPolicy
 from services.monitoring.validate import Checked, Limits, Refusal, check_report
 from services.runtime import ids as runtime_ids
 from services.runtime.deadletter import SourceRecord
@@ -47,22 +64,70 @@ class ServiceConfig(Struct, frozen=True, kw_only=True):
     correlation: CorrelationConfig
     limits: Limits
     parties: tuple[str, ...] = ("RUS", "UKR")
+    summary_at: time = time(6, 0)  # UTC
+    summary_to: tuple[str, ...] = ("COMMISSION", "ROLE:WATCH")
+    horizon: timedelta = timedelta(days=8)
 
 
 class MonitoringService:
-    def __init__(self, config: ServiceConfig, geo: GeoConfig) -> None:
+    """``registry``: who may ask for a summary, and the addressees' nations (None: nobody).
+    ``started``: the session's start; incidents past the horizon then are not loaded."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        geo: GeoConfig,
+        *,
+        registry: DeskRegistry | None = None,
+        started: datetime | None = None,
+    ) -> None:
         self.config, self.geo = config, geo
         self.correlator = Correlator(config.correlation, geo)
+        policy = SummaryPolicy(
+            addressees=config.summary_to,
+            horizon=config.horizon,
+            clock_skew_s=config.limits.clock_skew_s,
+            fallback_nation=config.correlation.fallback_nation,
+        )
+        self.summaries = SummaryDesk(config.desk, geo, policy, registry)
         self.state_topic = state_topic("incidents", prefix=config.desk.prefix)
+        self.summary_sent_until: datetime | None = None  # end of the last scheduled period
+        self._load_cutoff = self._cutoff(started) if started is not None else None
 
     # --- state ----------------------------------------------------------------------------
 
-    def load(self, key: bytes, value: bytes | None) -> None:  # noqa: ARG002 - id is in value
-        if value is not None:
-            self.correlator.load(decode_record(value))
+    def load(self, key: bytes, value: bytes | None) -> None:
+        if key == SUMMARY_MARK_KEY:
+            self.summary_sent_until = None if value is None else decode_mark(value).period_end
+        elif value is not None:
+            self.correlator.load(decode_record(value), cutoff=self._load_cutoff)
 
-    def tick(self, now: datetime) -> list[Output]:  # noqa: ARG002 - nothing periodic yet
-        return []
+    def _cutoff(self, now: datetime) -> datetime:
+        """Incidents that ended before this cannot match an observation accepted now."""
+        return now - self.config.horizon - timedelta(seconds=self.config.correlation.window_s)
+
+    def tick(self, now: datetime) -> list[Output]:
+        forgotten = self.correlator.trim(self._cutoff(now))
+        if forgotten:
+            log.info("incidents_forgotten", count=forgotten, kept=len(self.correlator))
+        due = summary.due_period_end(now, self.config.summary_at)
+        if self.summary_sent_until is None:
+            # First run on this state topic: start with the next period rather than send
+            # one for a day the service may not have watched.
+            self.summary_sent_until = due
+            return []
+        if due <= self.summary_sent_until:
+            return []
+        self.summary_sent_until = due
+        mark = Output(
+            topic=self.state_topic,
+            key=SUMMARY_MARK_KEY,
+            value=encode_mark(SummaryMark(period_end=due)),
+        )
+        return [self.summaries.scheduled(self._records(), due, now), mark]
+
+    def _records(self) -> list[IncidentRecord]:
+        return list(self.correlator.incidents.values())
 
     # --- records --------------------------------------------------------------------------
 
@@ -89,6 +154,8 @@ class MonitoringService:
             letter := foreign_kind(record, envelope, self.config.desk, service=SERVICE)
         ) is not None:
             return [letter]
+        if isinstance(envelope.body, SummaryRequest):
+            return [self.summaries.on_demand(envelope, envelope.body, self._records(), now)]
         if not isinstance(envelope.body, MonitoringReport):
             log.info("record_ignored", message_id=str(envelope.message_id), kind=envelope.kind)
             return []
@@ -103,6 +170,16 @@ class MonitoringService:
         record: SourceRecord | None = None,
     ) -> list[Output]:
         accepted, refused = check_report(report, now=now, geo=self.geo, limits=self.config.limits)
+        oldest = now - self.config.horizon
+        if any(c.window.start < oldest for c in accepted):
+            hours = self.config.horizon.total_seconds() / 3600
+            reason = f"observation began more than {hours:.0f} h ago (the correlation horizon)"
+            refused += [
+                Refusal(observation_id=c.observation.observation_id, reason=reason)
+                for c in accepted
+                if c.window.start < oldest
+            ]
+            accepted = [c for c in accepted if c.window.start >= oldest]
         changed: dict[str, IncidentRecord] = {}
         opened: list[IncidentRecord] = []
         outcomes: dict[str, int] = {}

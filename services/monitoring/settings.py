@@ -6,9 +6,16 @@ from typing import Annotated
 
 import msgspec
 
+from schemas.addresses import ADDRESS_PATTERN
+from schemas.common import whole
 from services.runtime.settings import CommonSettings
 
 _DESK = r"^[a-z0-9][a-z0-9._-]{1,62}$"
+_ADDRESS = ADDRESS_PATTERN.removeprefix("^").removesuffix("$(?!\\n)")
+_ADDRESSES = whole(f"{_ADDRESS}(,{_ADDRESS})*")
+# The summary compares two 24 h periods and may run up to a day late (a restart after the
+# scheduled time): the index must still hold 72 h of incidents then.
+MIN_HORIZON_H = 72.0
 
 
 class MonitoringSettings(CommonSettings, frozen=True, kw_only=True):
@@ -61,7 +68,34 @@ class MonitoringSettings(CommonSettings, frozen=True, kw_only=True):
     tick_interval_s: Annotated[
         float, msgspec.Meta(gt=0, le=3600, description="Period of housekeeping checks")
     ] = 60.0
+    summary_at: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+            description="UTC time of day (HH:MM) the daily violations summary is sent",
+        ),
+    ] = "06:00"
+    summary_to: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=_ADDRESSES,
+            description="Addressees of the daily summary (desk ids or groups, comma-separated)",
+        ),
+    ] = "COMMISSION,ROLE:WATCH"
+    incident_horizon_h: Annotated[
+        float,
+        msgspec.Meta(
+            ge=MIN_HORIZON_H,
+            le=90 * 24,
+            description="Incidents older than this leave the in-memory index (not the topic); "
+            "older observations are refused",
+        ),
+    ] = 192.0
 
     @property
     def parties(self) -> tuple[str, ...]:
         return tuple(self.ceasefire_parties.split(","))
+
+    @property
+    def summary_addressees(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.summary_to.split(",")))
