@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from schemas.desks import DeskRegistry
-from services.gateway import access, inbox, keys, ops, submit
+from services.gateway import access, inbox, keys, ops, queries, submit
 from services.gateway.auth import auth_middleware, load_desks
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.openapi import OpenApiRegistry
@@ -57,5 +57,6 @@ def create_app(
     ops.setup(app)
     submit.setup(app)
     inbox.setup(app)
+    queries.setup(app)
     app.cleanup_ctx.append(_publisher_ctx)
     return app

@@ -13,6 +13,8 @@ from services.gateway import docs, keys
 from services.gateway.metrics import CONTENT_TYPE_LATEST
 from services.gateway.openapi import Operation, Response, route
 from services.gateway.problems import Problem
+from services.gateway.queries import VIEWS
+from services.gateway.queries.answers import ViewsStatus
 from services.runtime.errors import BrokerUnavailable
 
 _ENCODER = msgspec.json.Encoder()
@@ -23,9 +25,11 @@ class Health(Struct, frozen=True, kw_only=True):
     status: str
 
 
-class Readiness(Struct, frozen=True, kw_only=True):
+class Readiness(Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: str
     topics: int
+    # Information only: the query views never make the gateway unready for submissions.
+    views: ViewsStatus | None = None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -46,7 +50,8 @@ async def readyz(request: web.Request) -> web.Response:
     if missing:
         detail = "topics missing: " + ", ".join(missing)
         raise Problem(503, "not_ready", detail, retry_after_s=retry)
-    body = Readiness(status="ready", topics=len(topics))
+    views = app[VIEWS].status() if VIEWS in app else None
+    body = Readiness(status="ready", topics=len(topics), views=views)
     return web.Response(body=_ENCODER.encode(body), content_type="application/json")
 
 

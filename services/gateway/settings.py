@@ -79,6 +79,25 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
             extra={"secret": True},
         ),
     ] = ""
+    views_catchup_timeout_s: Annotated[
+        float,
+        Meta(
+            gt=0,
+            le=3600,
+            description="Longest a query-views session may take to read the state topics up "
+            "to their end at its start; then it starts over (queries answer 503 until the "
+            "first catch-up)",
+        ),
+    ] = 300.0
+    views_max_entries: Annotated[
+        int,
+        Meta(
+            ge=100,
+            le=10_000_000,
+            description="Most incidents, cases, requests or orders each held for queries "
+            "(records past it are counted and logged, not served)",
+        ),
+    ] = 100_000
 
     def __post_init__(self) -> None:
         # A request bigger than a bucket could never pass the limiter: refuse at start.
