@@ -1,20 +1,18 @@
 """Realistic message bodies and small readers for the support / tasking scenarios (issue 7).
 
 Bodies are plain JSON as a desk posts them to the gateway; the readers pick the messages a
-scenario asserts on out of a desk's inbox, and read a service's compacted state topic to
-check final states after restarts.
+scenario asserts on out of a desk's inbox, and wait for the gateway's queries (requests,
+orders, tasks) to show a state.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from full_cell import DEADLINE_S, Desk, ahead, iso
-
-from schemas.topics import state_topic
+from full_cell import DEADLINE_S, Desk, FullCell, ahead, auth, iso
 
 ALL_NATIONS = ("USA", "UKR", "FRA", "GBR", "DEU", "POL", "ITA", "CAN", "NLD")
 HUB = {"name": "Rzeszow logistics hub", "contact": "J4 movements desk"}
@@ -194,37 +192,25 @@ def acked(submission: dict[str, Any], seconds: float) -> dict[str, Any]:
     return submission | {"ack_required": True, "ack_by": ahead(seconds=seconds)}
 
 
-# --- state topics -----------------------------------------------------------------------------
+# --- queries ----------------------------------------------------------------------------------
 
 
-async def state_values(bootstrap: str, prefix: str, entity: str) -> dict[bytes, bytes]:
-    """The latest committed value per key of a compacted state topic (tombstones drop keys)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
-    )
-    await asyncio.wait_for(consumer.start(), DEADLINE_S)
-    latest: dict[bytes, bytes] = {}
+async def settled(
+    cell: FullCell, desk_id: str, path: str, until: Callable[[Any], bool], **params: str
+) -> Any:
+    """A gateway query's answer once ``until`` accepts it: the views follow the state topics,
+    so an answer may lag the last notice (404 before the entity is seen, 503 while loading)."""
+    last: Any = None
     try:
-        topic = state_topic(entity, prefix=prefix)
-        partitions = [
-            TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()
-        ]
-        if not partitions:
-            await asyncio.wait_for(consumer._client.force_metadata_update(), DEADLINE_S)
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()
-            ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await asyncio.wait_for(consumer.end_offsets(partitions), DEADLINE_S)
         async with asyncio.timeout(DEADLINE_S):
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in records:
-                        if record.value is None:
-                            latest.pop(record.key, None)
-                        else:
-                            latest[record.key] = record.value
-    finally:
-        await asyncio.wait_for(consumer.stop(), DEADLINE_S)
-    return latest
+            while True:
+                response = await cell.client.get(path, params=params, headers=auth(desk_id))
+                if response.status == 200:
+                    last = await response.json()
+                    if until(last):
+                        return last
+                else:
+                    assert response.status in {404, 503}, (path, await response.text())
+                await asyncio.sleep(0.3)
+    except TimeoutError:
+        raise AssertionError(f"{path} as {desk_id} never settled; last answer {last}") from None

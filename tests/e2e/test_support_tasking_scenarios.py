@@ -29,7 +29,7 @@ from support_tasking_bodies import (
     offer,
     received,
     refusal,
-    state_values,
+    settled,
     status,
     statuses,
     support_request,
@@ -40,10 +40,6 @@ from support_tasking_bodies import (
 )
 
 from schemas.roles import Role
-from services.support.state import RequestRecord
-from services.support.state import decode_record as decode_request
-from services.tasking.state import OrderRecord
-from services.tasking.state import decode_record as decode_order
 
 pytestmark = pytest.mark.integration
 
@@ -131,10 +127,24 @@ async def test_request_matched_by_two_donors_committed_delivered_closed(  # noqa
 
         commit = command(rid, "COMMIT", offer_ids=["off-usa-1", "off-gbr-1"])
         await watch.send(envelope(commit, to=[REQUESTER], info=[USA, GBR]))
+        await _disrupt(cell, "support", crash=True, restarts=restarts)  # commit in flight
         committed = await version(ukr, rid, 8)
         assert committed["state"] == "COMMITTED"
         assert [ln["committed"] for ln in committed["lines"]] == [90, 4]
-        await _disrupt(cell, "support", crash=True, restarts=restarts)
+        # Open requests by capability area, with their totals, through the gateway's query.
+        area = await settled(
+            cell,
+            WATCH,
+            "/v1/requests",
+            lambda a: any(
+                r["request_id"] == rid and r["state"] == "COMMITTED" for r in a["requests"]
+            ),
+            area="AIR_DEFENCE",
+        )
+        (mine,) = [r for r in area["requests"] if r["request_id"] == rid]
+        assert mine["totals"] == {"requested": 110, "offered": 94, "committed": 94, "delivered": 0}
+        (air,) = [a for a in area["areas"] if a["capability_area"] == "AIR_DEFENCE"]
+        assert air["totals"]["committed"] >= 94
 
         late = envelope(command(rid, "WITHDRAW_OFFER", offer_id="off-usa-1"), to=[WATCH])
         await usa.send(late)
@@ -173,14 +183,37 @@ async def test_request_matched_by_two_donors_committed_delivered_closed(  # noqa
         assert states[:4] == ["ACKNOWLEDGED", "VALIDATED", "SOURCING", "PARTIALLY_MATCHED"]
         assert states[-3:] == ["IN_DELIVERY", "DELIVERED", "CLOSED"]
 
-        values = await state_values(kafka_bootstrap, cell.prefix, "requests")
-        record = decode_request(values[rid.encode()])
-        assert isinstance(record, RequestRecord)
-        assert record.state.value == "CLOSED"
-        assert record.status.version == 13
-        assert len({h.message_id for h in record.history if h.actor != "svc.support"}) == len(
-            [h for h in record.history if h.actor != "svc.support"]
-        )
+        # The request as the gateway answers it: one history entry per version, offers and
+        # totals as the notices said, and no longer among the open requests of its area.
+        answer = await settled(cell, REQUESTER, f"/v1/requests/{rid}", lambda a: a["version"] == 13)
+        assert answer["summary"]["state"] == "CLOSED"
+        assert [h["version"] for h in answer["history"]] == list(range(1, 14))
+        assert [h["action"] for h in answer["history"] if h["actor"] != "svc.support"] == [
+            "FILE",
+            "VALIDATE",
+            "START_SOURCING",
+            "OFFER",
+            "OFFER",
+            "WITHDRAW_OFFER",
+            "COMMIT",
+            "CONSIGNMENT",
+            "CONSIGNMENT",
+            "CONFIRM_DELIVERY",
+            "CONFIRM_DELIVERY",
+            "CLOSE",
+        ]
+        assert {(o["offer_id"], o["state"]) for o in answer["offers"]} == {
+            ("off-usa-1", "COMMITTED"),
+            ("off-gbr-1", "COMMITTED"),
+        }
+        assert answer["summary"]["totals"] == {
+            "requested": 110,
+            "offered": 94,
+            "committed": 94,
+            "delivered": 94,
+        }
+        listing = await ukr.get("/v1/requests", area="AIR_DEFENCE")
+        assert rid not in [r["request_id"] for r in listing["requests"]]
 
 
 # --- 2. tasking ---------------------------------------------------------------------------------
@@ -199,7 +232,7 @@ async def test_order_to_three_nations_complete_decline_silent_and_frago(  # noqa
             task("t-gbr", "GBR", "HMS Middleton", "MINE_COUNTERMEASURES", "MARITIME"),
             task("t-pol", "POL", "12th Mechanised Brigade", "PRESENCE_PATROL", "LAND"),
         ]
-        order = acked(envelope(tasking_order(oid, tasks), to=[FRA, GBR, POL]), seconds=40)
+        order = acked(envelope(tasking_order(oid, tasks), to=[FRA, GBR, POL]), seconds=45)
         await hq.send(order)
         for desk in (fra, gbr, pol):
             await desk.wait_for(lambda m: m["message_id"] == order["message_id"], what="order")
@@ -249,6 +282,7 @@ async def test_order_to_three_nations_complete_decline_silent_and_frago(  # noqa
         frago = tasking_order(_id("frago-sbg"), [changed], base_order_id=oid, change_number=1)
         frago_submission = acked(envelope(frago, to=[GBR]), seconds=600)
         await hq.send(frago_submission)
+        await _disrupt(cell, "tasking", crash=True, restarts=restarts)  # FRAGO in flight
         seen = await gbr.wait_for(
             lambda m: (
                 m["body"]["kind"] == "tasking.order.v1" and m["body"]["order_type"] == "FRAGO"
@@ -257,7 +291,6 @@ async def test_order_to_three_nations_complete_decline_silent_and_frago(  # noqa
         )
         assert seen["body"]["change_number"] == 1
         assert seen["body"]["tasks"][0]["task_type"] == "ESCORT"
-        await _disrupt(cell, "tasking", crash=True, restarts=restarts)
         stale = tasking_order(_id("frago-sbg"), [changed], base_order_id=oid, change_number=1)
         stale_submission = acked(envelope(stale, to=[GBR]), seconds=600)
         await hq.send(stale_submission)
@@ -268,19 +301,39 @@ async def test_order_to_three_nations_complete_decline_silent_and_frago(  # noqa
         await gbr.send(probe)
         assert (await refusal(gbr, probe))["current_state"] == "WILL_COMPLY"
 
-        values = await state_values(kafka_bootstrap, cell.prefix, "orders")
-        record = decode_order(values[oid.encode()])
-        assert isinstance(record, OrderRecord)
-        by_task = {t.task_id: t for t in record.tasks}
-        assert by_task["t-fra"].state.value == "COMPLETED"
-        assert (by_task["t-gbr"].state.value, by_task["t-gbr"].change) == ("WILL_COMPLY", 1)
-        assert by_task["t-pol"].state.value == "RECEIVED"
-        assert by_task["t-pol"].alerted == ("ack:0",)  # raised once, restarts or not
-        assert record.change_number == 1
+        # The order as the gateway answers it, and the tasks by nation and status.
+        answer = await settled(
+            cell,
+            HQ,
+            f"/v1/orders/{oid}",
+            lambda a: {t["task_id"]: t["state"] for t in a["tasks"]}["t-gbr"] == "WILL_COMPLY",
+        )
+        assert answer["change_number"] == 1
+        tasks_now = {t["task_id"]: (t["state"], t["change"]) for t in answer["tasks"]}
+        assert tasks_now == {
+            "t-fra": ("COMPLETED", 0),
+            "t-gbr": ("WILL_COMPLY", 1),
+            "t-pol": ("RECEIVED", 0),
+        }
+        steps = [(h["task_id"], h["to_state"]) for h in answer["history"] if h["task_id"]]
+        assert steps == [
+            ("t-fra", "ACKNOWLEDGED"),
+            ("t-fra", "WILL_COMPLY"),
+            ("t-fra", "IN_PROGRESS"),
+            ("t-fra", "COMPLETED"),
+            ("t-gbr", "CANNOT_COMPLY"),
+            ("t-gbr", "WILL_COMPLY"),
+        ]
+        silent_tasks = await pol.get("/v1/tasks", nation="POL", status="RECEIVED")
+        assert [t["task_id"] for t in silent_tasks["tasks"] if t["order_id"] == oid] == ["t-pol"]
         for desk in (hq, watch):
             await desk.poll(wait_s=1)
-            escalations = [m for m in (i["message"] for i in desk.received) if overdue(m)]
-            assert len(escalations) == 1, [m["body"]["entity_id"] for m in escalations]
+            escalations = [
+                m
+                for m in (i["message"] for i in desk.received)
+                if overdue(m) and m["body"]["entity_id"] == f"{oid}/t-pol"
+            ]
+            assert len(escalations) == 1, escalations  # raised once, restarts or not
 
 
 # --- 3. attack alert ----------------------------------------------------------------------------
@@ -317,7 +370,7 @@ async def test_attack_alert_flash_to_every_desk_escalates_silent_ones_and_opens_
             "instructions": "Activate the binding commitments; depot draws authorised.",
         }
         alert = acked(
-            envelope(alert_body, to=["ALL"], precedence="FLASH", rel_to=ALL_NATIONS), seconds=60
+            envelope(alert_body, to=["ALL"], precedence="FLASH", rel_to=ALL_NATIONS), seconds=90
         )
         await watch.send(alert)
 
@@ -376,6 +429,18 @@ async def test_attack_alert_flash_to_every_desk_escalates_silent_ones_and_opens_
         )
         await ukr.send(envelope(confirm, to=[WATCH], precedence="FLASH", rel_to=ALL_NATIONS))
         await status(ukr, rid, "DELIVERED")
+        answer = await settled(
+            cell, REQUESTER, f"/v1/requests/{rid}", lambda a: a["summary"]["state"] == "DELIVERED"
+        )
+        assert [h["action"] for h in answer["history"]] == [
+            "FILE",
+            "ACKNOWLEDGE",
+            "VALIDATE",
+            "AUTHORISE_DRAW",
+            "RECORD_DRAW",
+            "CONFIRM_DELIVERY",
+        ]
+        assert answer["offers"] == []
         states = [b["state"] for b in statuses(ukr, rid)]
         assert not {"SOURCING", "PARTIALLY_MATCHED", "MATCHED", "COMMITTED"} & set(states)
         lanes = {
