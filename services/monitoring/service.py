@@ -111,19 +111,20 @@ class MonitoringService:
         if forgotten:
             log.info("incidents_forgotten", count=forgotten, kept=len(self.correlator))
         due = summary.due_period_end(now, self.config.summary_at)
-        if self.summary_sent_until is None:
-            # First run on this state topic: start with the next period rather than send
-            # one for a day the service may not have watched.
-            self.summary_sent_until = due
+        if self.summary_sent_until is not None and due <= self.summary_sent_until:
             return []
-        if due <= self.summary_sent_until:
-            return []
-        self.summary_sent_until = due
+        first = self.summary_sent_until is None
+        self.summary_sent_until = due  # a failed commit drops this handler: no stale mark
         mark = Output(
             topic=self.state_topic,
             key=SUMMARY_MARK_KEY,
             value=encode_mark(SummaryMark(period_end=due)),
         )
+        if first:
+            # First run on this state topic: the schedule starts with the next period (no
+            # summary for a day the service did not watch); the mark makes that durable.
+            log.info("summary_schedule_started", period_end=due.isoformat())
+            return [mark]
         return [self.summaries.scheduled(self._records(), due, now), mark]
 
     def _records(self) -> list[IncidentRecord]:

@@ -164,9 +164,11 @@ async def test_summary_on_demand_scheduled_once_across_restarts(
     assert rejection.body.code is RejectionCode.NOT_AUTHORISED
     # A first run starts with the next period: nothing scheduled went out.
     assert scheduled(out) == []
+    await read_until(bootstrap, [incidents], lambda rs: any(r.key == SUMMARY_MARK_KEY for r in rs))
 
-    # The service was stopped after yesterday's summary went out (its mark is on the state
-    # topic): at start it sends today's, once, with the mark in the same transaction.
+    # As if the service had been stopped after yesterday's summary went out (that mark last
+    # on the state topic): at start it sends today's, once, with its mark in the same
+    # transaction.
     await worker.halt()
     await write_mark(bootstrap, incidents, due - timedelta(days=1))
     worker.start()
@@ -183,7 +185,9 @@ async def test_summary_on_demand_scheduled_once_across_restarts(
             r.key == SUMMARY_MARK_KEY and decode_mark(r.value).period_end == due for r in rs
         ),
     )
+    # The first run's mark (the schedule starts), the one written above, today's.
     assert [decode_mark(r.value).period_end for r in marks if r.key == SUMMARY_MARK_KEY] == [
+        due,
         due - timedelta(days=1),
         due,
     ]

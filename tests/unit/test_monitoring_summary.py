@@ -212,8 +212,10 @@ def test_allegations_dismissed_and_exercise_incidents_are_not_counted() -> None:
 def test_schedule_sends_once_per_period_and_the_mark_survives_a_restart() -> None:
     service = make_service()
     two_days(service)
-    assert service.tick(NOW) == []  # first run: starts with the next period
-    assert service.summary_sent_until == END
+    (started,) = service.tick(NOW)  # first run: the schedule starts with the next period
+    assert started.key == SUMMARY_MARK_KEY
+    assert decode_mark(started.value or b"").period_end == END
+    assert service.tick(NOW + timedelta(hours=1)) == []
     tomorrow = NOW + timedelta(days=1)
     outputs = service.tick(tomorrow)
     ((envelope, body),) = summaries(outputs)
