@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from multidict import MultiDict
 
 from schemas.common import Area, Position, TimeWindow, TrafficType
 from schemas.desks import Desk
@@ -77,27 +78,33 @@ def visible(answer, label=None):
 # --- parameters ---------------------------------------------------------------------------
 
 
+def q(**values: str) -> MultiDict[str]:
+    return MultiDict(values)
+
+
 def test_limit_defaults_and_bounds():
-    assert params.limit({}) == params.DEFAULT_LIMIT
-    assert params.limit({"limit": "1000"}) == 1000
+    assert params.limit(q()) == params.DEFAULT_LIMIT
+    assert params.limit(q(limit="1000")) == 1000
     for bad in ("0", "1001", "-1", "1.5", "ten", "١٢"):
         with pytest.raises(Problem) as refused:
-            params.limit({"limit": bad})
+            params.limit(q(limit=bad))
         assert refused.value.status == 400
         assert refused.value.errors[0].path == "limit"
 
 
 def test_time_range_needs_zones_and_order():
     since, until = params.time_range(
-        {"since": "2026-03-14T08:00:00+02:00", "until": "2026-03-14T07:00:00Z"}
+        q(since="2026-03-14T08:00:00+02:00", until="2026-03-14T07:00:00Z")
     )
     assert since == datetime(2026, 3, 14, 6, 0, tzinfo=UTC)
     assert until is not None
     assert until.tzinfo is UTC
     for query, name in (
-        ({"since": "2026-03-14T08:00:00"}, "since"),
-        ({"until": "14 March"}, "until"),
-        ({"since": "2026-03-15T00:00:00Z", "until": "2026-03-14T00:00:00Z"}, "until"),
+        (q(since="2026-03-14T08:00:00"), "since"),
+        (q(until="14 March"), "until"),
+        (q(since="2026-03-15T00:00:00Z", until="2026-03-14T00:00:00Z"), "until"),
+        (q(since=""), "since"),
+        (MultiDict([("until", "2026-03-14T00:00Z"), ("until", "2026-03-15T00:00Z")]), "until"),
     ):
         with pytest.raises(Problem) as refused:
             params.time_range(query)
@@ -109,12 +116,12 @@ def test_time_range_needs_zones_and_order():
 )
 def test_bad_bbox_is_refused(raw):
     with pytest.raises(Problem) as refused:
-        params.bbox({"bbox": raw})
+        params.bbox(q(bbox=raw))
     assert refused.value.errors[0].path == "bbox"
 
 
 def test_bbox_contains_and_crosses_the_antimeridian():
-    box = params.bbox({"bbox": "37,47.5,38.5,48.5"})
+    box = params.bbox(q(bbox="37,47.5,38.5,48.5"))
     assert box == BBox(min_lon=37, min_lat=47.5, max_lon=38.5, max_lat=48.5)
     assert box.contains(37.8, 48.0)
     assert not box.contains(36.2, 49.9)
@@ -125,14 +132,14 @@ def test_bbox_contains_and_crosses_the_antimeridian():
 
 
 def test_choice_boolean_nation():
-    assert params.choice({"domain": "LAND"}, "domain", TaskDomain) is TaskDomain.LAND
-    assert params.choice({}, "domain", TaskDomain) is None
-    assert params.boolean({"open": "false"}, "open", default=True) is False
-    assert params.nation({"nation": "FRA"}) == "FRA"
+    assert params.choice(q(domain="LAND"), "domain", TaskDomain) is TaskDomain.LAND
+    assert params.choice(q(), "domain", TaskDomain) is None
+    assert params.boolean(q(open="false"), "open", default=True) is False
+    assert params.nation(q(nation="FRA")) == "FRA"
     for call in (
-        lambda: params.choice({"domain": "land"}, "domain", TaskDomain),
-        lambda: params.boolean({"open": "1"}, "open", default=True),
-        lambda: params.nation({"nation": "FRANCE"}),
+        lambda: params.choice(q(domain="land"), "domain", TaskDomain),
+        lambda: params.boolean(q(open="1"), "open", default=True),
+        lambda: params.nation(q(nation="FRANCE")),
     ):
         with pytest.raises(Problem):
             call()

@@ -1,20 +1,19 @@
 """Query-string parameters of the query routes, validated. Pure functions.
 
-Every refusal is a 400 ``invalid_parameter`` problem whose ``errors[0].path`` is the
-parameter's name. The OpenAPI schemas of the parameters (``SCHEMAS``) state the same rules,
-so generated clients and fuzzers know them.
+Absent means no filter (or the default); every refusal is a 400 ``invalid_parameter``
+problem whose ``errors[0].path`` is the parameter's name. The OpenAPI schemas below state
+the same rules, so generated clients and fuzzers know them.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import msgspec
+from multidict import MultiMapping
 
 from services.gateway.problems import FieldError, Problem
 from services.gateway.queries.index import BBox
@@ -24,7 +23,8 @@ E = TypeVar("E", bound=StrEnum)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _NATION = re.compile(r"[A-Z]{3}")
-_BBOX_PARTS = 4
+_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+_BBOX = re.compile(rf"{_NUMBER}(,{_NUMBER}){{3}}")
 
 
 def invalid(name: str, message: str) -> Problem:
@@ -36,12 +36,20 @@ def invalid(name: str, message: str) -> Problem:
     )
 
 
-def _raw(query: Mapping[str, str], name: str) -> str | None:
-    value = query.get(name)
-    return None if value is None or value == "" else value
+def _raw(query: MultiMapping[str], name: str) -> str | None:
+    """The parameter's one value, None when absent; empty or repeated is refused (the
+    document says one value of its schema, and a fuzzer checks that we mean it)."""
+    values = query.getall(name, [])
+    if not values:
+        return None
+    if len(values) > 1:
+        raise invalid(name, "is given more than once")
+    if values[0] == "":
+        raise invalid(name, "is empty; leave it out instead")
+    return values[0]
 
 
-def limit(query: Mapping[str, str]) -> int:
+def limit(query: MultiMapping[str]) -> int:
     raw = _raw(query, "limit")
     if raw is None:
         return DEFAULT_LIMIT
@@ -50,7 +58,7 @@ def limit(query: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def timestamp(query: Mapping[str, str], name: str) -> datetime | None:
+def timestamp(query: MultiMapping[str], name: str) -> datetime | None:
     """An RFC 3339 date-time with its offset (a local time without a zone is refused)."""
     raw = _raw(query, name)
     if raw is None:
@@ -67,25 +75,20 @@ def timestamp(query: Mapping[str, str], name: str) -> datetime | None:
         raise invalid(name, "is out of range") from None
 
 
-def time_range(query: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+def time_range(query: MultiMapping[str]) -> tuple[datetime | None, datetime | None]:
     since, until = timestamp(query, "since"), timestamp(query, "until")
     if since is not None and until is not None and until < since:
         raise invalid("until", "must not be before `since`")
     return since, until
 
 
-def bbox(query: Mapping[str, str]) -> BBox | None:
+def bbox(query: MultiMapping[str]) -> BBox | None:
     raw = _raw(query, "bbox")
     if raw is None:
         return None
-    parts = raw.split(",")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        numbers = []
-    if len(numbers) != _BBOX_PARTS or not all(map(math.isfinite, numbers)):
-        raise invalid("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat")
-    min_lon, min_lat, max_lon, max_lat = numbers
+    if not _BBOX.fullmatch(raw):
+        raise invalid("bbox", "must be four decimal numbers: minLon,minLat,maxLon,maxLat")
+    min_lon, min_lat, max_lon, max_lat = (float(part) for part in raw.split(","))
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):  # noqa: PLR2004 - degrees
         raise invalid("bbox", "longitudes must be within -180..180")
     if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):  # noqa: PLR2004 - degrees
@@ -95,7 +98,7 @@ def bbox(query: Mapping[str, str]) -> BBox | None:
     return BBox(min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat)
 
 
-def choice(query: Mapping[str, str], name: str, kind: type[E]) -> E | None:
+def choice(query: MultiMapping[str], name: str, kind: type[E]) -> E | None:
     raw = _raw(query, name)
     if raw is None:
         return None
@@ -105,7 +108,7 @@ def choice(query: Mapping[str, str], name: str, kind: type[E]) -> E | None:
         raise invalid(name, "must be one of " + ", ".join(m.value for m in kind)) from None
 
 
-def boolean(query: Mapping[str, str], name: str, *, default: bool) -> bool:
+def boolean(query: MultiMapping[str], name: str, *, default: bool) -> bool:
     raw = _raw(query, name)
     if raw is None:
         return default
@@ -114,7 +117,7 @@ def boolean(query: Mapping[str, str], name: str, *, default: bool) -> bool:
     return raw == "true"
 
 
-def nation(query: Mapping[str, str]) -> str | None:
+def nation(query: MultiMapping[str]) -> str | None:
     raw = _raw(query, "nation")
     if raw is not None and not _NATION.fullmatch(raw):
         raise invalid("nation", "must be an ISO 3166-1 alpha-3 code, e.g. FRA")
@@ -131,7 +134,7 @@ LIMIT_SCHEMA: dict[str, Any] = {
 DATETIME_SCHEMA: dict[str, Any] = {"type": "string", "format": "date-time"}
 BBOX_SCHEMA: dict[str, Any] = {
     "type": "string",
-    "pattern": r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$",
+    "pattern": f"^{_BBOX.pattern}$",
 }
 NATION_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[A-Z]{3}$"}
 BOOLEAN_SCHEMA: dict[str, Any] = {"type": "boolean", "default": True}
