@@ -54,7 +54,7 @@ from schemas.topics import domain_topic, state_topic
 from services.commission.state import CaseRecord
 from services.commission.state import decode_record as decode_case
 from services.monitoring import scenario
-from services.monitoring.records import IncidentRecord
+from services.monitoring.records import SUMMARY_MARK_KEY, IncidentRecord
 from services.monitoring.records import decode_record as decode_incident
 from services.runtime import kafka, statefeed
 
@@ -311,7 +311,7 @@ async def _replay(cell: FullCell, name: str) -> list[tuple[bytes, bytes | None]]
 async def incidents(cell: FullCell) -> dict[str, IncidentRecord]:
     latest: dict[str, IncidentRecord] = {}
     for key, value in await _replay(cell, "incidents"):
-        if value is not None:
+        if value is not None and key != SUMMARY_MARK_KEY:  # the daily summary's schedule
             latest[key.decode()] = decode_incident(value)
     return latest
 

@@ -179,7 +179,11 @@ def _assert_each_once(cell: FullCell, case_id: str, actions: list[dict[str, Any]
         copies = Counter(m["message_id"] for m in received)
         for sent in actions:
             assert copies[sent["message_id"]] <= 1, (member, sent["subject"])
-        openings = [m for m in received if m["originator"] == "svc.monitoring"]
+        openings = [
+            m
+            for m in received
+            if m["originator"] == "svc.monitoring" and m["body"]["kind"] == "commission.action.v1"
+        ]
         assert len(openings) == 1, (member, [m["subject"] for m in openings])
     return max(versions)
 
