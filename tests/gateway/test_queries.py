@@ -455,6 +455,29 @@ async def test_broker_unreachable_queries_503_and_submissions_path_unaffected(
     assert (await get(client, "/v1/openapi.json", None))[0] == 200
 
 
+async def test_views_that_cannot_catch_up_leave_the_gateway_ready_for_submissions(
+    kafka_bootstrap: str,
+    gateway_topics: str,
+    make_client: MakeClient,
+    make_settings: MakeSettings,
+) -> None:
+    # A catch-up deadline no session can meet (there is a record to read): the views start
+    # over and over, queries answer 503, and readiness only reports it.
+    state_writer = StateWriter(kafka_bootstrap, gateway_topics)
+    await state_writer.start()
+    try:
+        await state_writer.case(case("case-ready"))
+    finally:
+        await state_writer.stop()
+    client = await make_client(make_settings(views_catchup_timeout_s=1e-6))
+    body = await eventually(lambda: get(client, "/readyz", None), status=200)
+    assert body["status"] == "ready"
+    assert body["views"]["state"] == "starting"
+    status, problem = await get(client, "/v1/cases/case-ready", "fra.cell")
+    assert status == 503
+    assert problem["code"] == "views_unavailable"
+
+
 async def test_readiness_reports_the_views_as_information(gateway_client: Client) -> None:
     body = await eventually(
         lambda: get(gateway_client, "/readyz", None),

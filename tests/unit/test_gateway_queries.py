@@ -229,6 +229,33 @@ def test_incidents_filtered_by_desk_before_limit():
     assert select.one(state.incidents, "b", FRA) is not None
 
 
+def test_restrictive_categories_must_all_be_held():
+    state = ViewState(100)
+    categories = SecurityLabel(
+        policy=Policy.NATO,
+        classification=Classification.NATO_RESTRICTED,
+        releasable_to=("FRA",),
+        restrictive_categories=("ATOMAL", "CRYPTO"),
+        created_at=T0,
+    )
+    state.incidents.put("atomal", visible(incident("atomal"), categories))
+    holder = msgspec.convert(
+        {"id": "fra.nuc", "nation": "FRA", "clearance": "SECRET", "categories": ["ATOMAL"]}, Desk
+    )
+    both = msgspec.convert(
+        {
+            "id": "fra.nuc2",
+            "nation": "FRA",
+            "clearance": "SECRET",
+            "categories": ["ATOMAL", "CRYPTO"],
+        },
+        Desk,
+    )
+    assert select.one(state.incidents, "atomal", FRA) is None
+    assert select.one(state.incidents, "atomal", holder) is None
+    assert select.one(state.incidents, "atomal", both) is not None
+
+
 def _request(key: str, area: CapabilityArea, state: RequestState, totals: Totals, rank: int):
     summary = RequestSummary(
         request_id=key,
