@@ -47,7 +47,12 @@ from schemas.kinds.commission import (
     Outcome,
     Responsibility,
 )
-from schemas.kinds.commission_actions import CloseCase, RecordDetermination, WithdrawCase
+from schemas.kinds.commission_actions import (
+    CaseCommandUnion,
+    CloseCase,
+    RecordDetermination,
+    WithdrawCase,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -185,7 +190,7 @@ def _assert_each_once(cell: FullCell, case_id: str, actions: list[dict[str, Any]
             if m["originator"] == "svc.monitoring" and m["body"]["kind"] == "commission.action.v1"
         ]
         assert len(openings) == 1, (member, [m["subject"] for m in openings])
-    return max(versions)
+    return int(max(versions))
 
 
 async def test_three_monitors_open_one_case_the_commission_drives_to_closed(
@@ -246,7 +251,7 @@ async def test_illegal_transitions_and_non_members_are_refused_with_reasons(
         await _drive(cell, case_id, steps[:2])  # v3: UNDER_INVESTIGATION
 
         findings = steps[2][1]
-        attempts = [
+        attempts: list[tuple[str, CaseCommandUnion, int | None, str, str]] = [
             (M2, CloseCase(closure_note="Nothing further."), None,
              "INVALID_TRANSITION", "CLOSE is not allowed in state UNDER_INVESTIGATION"),
             (M3, RecordDetermination(determination=DETERMINATION(now)), None,
