@@ -8,6 +8,7 @@ that outlived its pytest through the pid file there).
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import uuid
@@ -51,6 +52,17 @@ def kafka_bootstrap(pytestconfig: pytest.Config) -> Iterator[str]:
         yield cluster.bootstrap
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_garbage_per_module() -> Iterator[None]:
+    """Collect at each module's end, so an unclosed socket is reported by its own module.
+
+    Warnings are errors here, and an unclosed transport is only seen when the collector
+    finds it: without this it would fail whichever later test happened to trigger a run.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture

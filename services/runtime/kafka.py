@@ -96,8 +96,22 @@ async def start_with_retry(
     """Start a client while the broker may still be coming up; give up after `timeout_s`.
 
     A broker that is not up yet is normal at start (retry); bad configuration is not (the
-    caller's settings validation has already failed fast on that).
+    caller's settings validation has already failed fast on that). When the start fails or
+    is cancelled, the client is stopped here: the caller never held a started client, and
+    aiokafka leaves the sockets of a half-done start open (aiokafka #715, #1130).
     """
+    try:
+        await _start_until(client, what=what, stop=stop, timeout_s=timeout_s)
+    except BaseException:
+        closing = asyncio.ensure_future(stop_client(client, _ABANDON_S))
+        await asyncio.wait({closing}, timeout=_ABANDON_S * 2)
+        raise
+
+
+_ABANDON_S = 2.0
+
+
+async def _start_until(client: Any, *, what: str, stop: asyncio.Event, timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     delay = 0.2
@@ -105,6 +119,8 @@ async def start_with_retry(
         try:
             await asyncio.wait_for(client.start(), timeout=max(0.1, deadline - loop.time()))
         except (KafkaError, TimeoutError, OSError) as exc:
+            # The retry starts from clean sockets; nothing is left for the collector.
+            await _close_connections(client, 1.0)
             if stop.is_set() or loop.time() + delay > deadline:
                 raise BrokerUnavailable(
                     f"{what}: Kafka not reachable within {timeout_s:.0f}s"

@@ -122,7 +122,9 @@ class Desk:
         params = {"wait": str(wait_s), "limit": "100"}
         if self.cursor:
             params["cursor"] = self.cursor
-        page = await self.get("/v1/inbox", **params)
+        response = await self.cell.client.get("/v1/inbox", params=params, headers=auth(self.id))
+        assert response.status == 200, (self.id, response.status, await response.text())
+        page = await response.json()
         self.cursor = page["cursor"]
         self.received += page["messages"]
         return list(page["messages"])
