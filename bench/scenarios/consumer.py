@@ -77,7 +77,9 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         started = time.monotonic()
         proc = python_module(
             "services.monitoring",
-            env=cell.service_env(ctx.bootstrap, prefix) | {"CELL_GEO_FILE": str(GEO_FILE)},
+            # The input spans 30 days: a horizon that covers it keeps every report in play.
+            env=cell.service_env(ctx.bootstrap, prefix)
+            | {"CELL_GEO_FILE": str(GEO_FILE), "CELL_INCIDENT_HORIZON_H": "750"},
             log=log,
         )
         try:
