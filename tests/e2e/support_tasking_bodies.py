@@ -121,6 +121,25 @@ async def version(desk: Desk, request_id: str, number: int) -> dict[str, Any]:
     return dict(message["body"])
 
 
+# --- sending ----------------------------------------------------------------------------------
+
+
+async def post(desk: Desk, submission: dict[str, Any]) -> dict[str, Any]:
+    """Submit as a desk client does: on 503 (the broker slow to take it, e.g. a fresh topic's
+    leader not elected yet) retry after the advised delay with the same message id."""
+    async with asyncio.timeout(DEADLINE_S):
+        while True:
+            response = await desk.cell.client.post(
+                "/v1/messages", json=submission, headers=auth(desk.id)
+            )
+            answer: dict[str, Any] = await response.json()
+            if response.status != 503:
+                assert response.status == 202, (desk.id, response.status, answer)
+                return answer
+            assert answer["message_id"] == submission["message_id"]
+            await asyncio.sleep(min(float(answer.get("retry_after_s", 1)), 2.0))
+
+
 # --- answers and refusals ---------------------------------------------------------------------
 
 
