@@ -118,6 +118,12 @@ async def test_request_matched_by_two_donors_committed_delivered_closed(  # noqa
         foreign_refusal = await refusal(usa, foreign)
         assert foreign_refusal["code"] == "NOT_AUTHORISED"
         assert "belongs to gbr.pjhq" in foreign_refusal["detail"]
+        # A desk that is no donor at all reaches the service, which refuses it by reason.
+        requester_pull = envelope(command(rid, "WITHDRAW_OFFER", offer_id="off-usa-1"), to=[WATCH])
+        await post(cell.desk("ukr.mod"), requester_pull)
+        pulled = await refusal(cell.desk("ukr.mod"), requester_pull)
+        assert (pulled["kind"], pulled["code"]) == ("notify.rejected.v1", "NOT_AUTHORISED")
+        assert "ukr.mod may not WITHDRAW_OFFER" in pulled["detail"]
         withdraw = command(
             rid, "WITHDRAW_OFFER", offer_id="off-gbr-1", line_nos=[2], reason="spares re-tasked"
         )
