@@ -144,6 +144,11 @@ async def kill_run(
         wanted = set(message_ids) & accepted
         return lambda rs: wanted <= {h.message_id for s in snapshots(rs) for h in s.history}
 
+    def committed(part: list[Envelope]) -> str:
+        """How many of ``part``'s accepted inputs the state shows, e.g. ``1/4``."""
+        mine = [s.message_id for s in part if s.message_id in accepted]
+        return f"{sum(applied(m)(states.records) for m in mine)}/{len(mine)}"
+
     def start() -> Proc:
         return cell.spawn(f"services.{service}", **(ENV | (env or {})))  # type: ignore[arg-type]
 
@@ -159,7 +164,8 @@ async def kill_run(
             await states.until(applied(*(s.message_id for s in warm)))
             await produce(bootstrap, domain, list(written), key)
             await proc.kill9()  # right after two inputs are written
-            kills.append(f"after writing inputs {len(warm) + 1}-{len(warm) + len(written)}")
+            await states.until(lambda _: True, to_end=True)
+            kills.append(f"right after writing inputs 3-4 ({committed(written)} committed)")
             await produce(bootstrap, domain, list(down), key)  # arrives while it is down
             proc = start()
             await produce(bootstrap, domain, list(batch), key)
@@ -167,8 +173,7 @@ async def kill_run(
             await states.until(applied(first))
             await proc.kill9()  # while the rest of the batch is handled
             await states.until(lambda _: True, to_end=True)
-            done = sum(applied(s.message_id)(states.records) for s in batch)
-            kills.append(f"mid-batch ({done}/{len(batch)} of the batch committed)")
+            kills.append(f"mid-batch of inputs 6-{5 + len(batch)} ({committed(batch)} committed)")
             proc = start()
             await produce(bootstrap, domain, [*rest, sentinel], key)
             await letters.until(lambda rs: any(r.value == sentinel for r in rs), timeout_s=180)

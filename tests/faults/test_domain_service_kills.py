@@ -137,6 +137,7 @@ async def test_commission_kill9_mid_case_outcome_unchanged(
     )
     assert len(run.states) == uninterrupted.version  # one snapshot per accepted action
     published = [e.body for e in run.out if isinstance(e.body, BreachCase)]
+    assert {e.action_to for e in run.out if isinstance(e.body, BreachCase)} == {("COMMISSION",)}
     assert sorted(c.version for c in published) == list(range(1, 11))
     assert published[-1].state is CaseState.CLOSED
     (refused,) = [e.body for e in run.out if isinstance(e.body, ActionRejected)]
