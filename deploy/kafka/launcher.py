@@ -20,6 +20,7 @@ import ctypes
 import functools
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -68,6 +69,28 @@ def new_cluster_id() -> str:
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+# Kafka holds a descriptor per log segment and per connection; its operations guide asks for
+# 100,000 or more. A test session provisions thousands of partitions on one broker.
+_KAFKA_FDS = 262_144
+
+
+def _raise_fd_limit() -> None:
+    """Raise the JVM's open-file limit as far as allowed (the hard limit needs privilege)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, _KAFKA_FDS)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
+    except (ValueError, OSError):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _prepare_child(*, die_with_parent: bool) -> None:
+    _raise_fd_limit()
+    if die_with_parent:
+        _die_with_parent()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -237,7 +260,9 @@ class KafkaNode:
                 stdin=subprocess.DEVNULL,
                 # Own session: a terminal's Ctrl-C reaches us, and we stop the broker last.
                 start_new_session=True,
-                preexec_fn=_die_with_parent if self.die_with_parent else None,  # noqa: PLW1509
+                preexec_fn=functools.partial(  # noqa: PLW1509 - no threads run at start
+                    _prepare_child, die_with_parent=self.die_with_parent
+                ),
             )
         self.pid_file.write_text(f"{self.process.pid}\n")
 

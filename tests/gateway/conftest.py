@@ -12,65 +12,25 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from gateway_registry import GATEWAY_DESKS, MakeClient, MakeSettings, auth_header
 
 from schemas import topics
-from schemas.desks import Desk, DeskRegistry
+from schemas.desks import DeskRegistry
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from services.runtime.provision import provision
-
-# desk id -> clear token; the registry stores only their SHA-256 digests.
-DESK_TOKENS = {
-    "usa.eucom": "tok-usa-eucom-7f3a",
-    "ukr.gs": "tok-ukr-gs-91c2",
-    "fra.cell": "tok-fra-cell-44de",
-    "cell.watch": "tok-cell-watch-0b18",
-    "nld.def": "tok-nld-def-5e60",
-    "exr.training": "tok-exr-training-c7a9",
-}
-
-_DESKS: tuple[dict[str, Any], ...] = (
-    {"id": "usa.eucom", "nation": "USA", "clearance": "TOP_SECRET", "roles": ["FLASH", "DONOR"]},
-    {"id": "ukr.gs", "nation": "UKR", "clearance": "SECRET", "roles": ["REQUESTER", "FLASH"]},
-    {"id": "fra.cell", "nation": "FRA", "clearance": "SECRET", "roles": ["DONOR", "MONITOR"]},
-    {
-        "id": "cell.watch",
-        "nation": "FRA",
-        "clearance": "SECRET",
-        "roles": ["WATCH", "FLASH"],
-        "exercise_enabled": True,
-    },
-    {"id": "nld.def", "nation": "NLD", "clearance": "CONFIDENTIAL", "roles": ["DONOR"]},
-    {"id": "exr.training", "nation": "FRA", "clearance": "RESTRICTED", "exercise_only": True},
-)
-
-
-def _desk(fields: dict[str, Any]) -> Desk:
-    digest = hashlib.sha256(DESK_TOKENS[fields["id"]].encode()).hexdigest()
-    return msgspec.convert(fields | {"token_sha256": [digest]}, Desk)
-
-
-GATEWAY_DESKS = DeskRegistry(
-    desks=tuple(_desk(fields) for fields in _DESKS), description="gateway test desks"
-)
 
 
 @pytest.fixture(scope="session")
 def gateway_desks() -> DeskRegistry:
     return GATEWAY_DESKS
-
-
-def auth_header(desk_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {DESK_TOKENS[desk_id]}"}
 
 
 @pytest.fixture
@@ -90,9 +50,6 @@ def gateway_topics(kafka_bootstrap: str, gateway_prefix: str, gateway_desks: Des
     report = asyncio.run(provision(kafka_bootstrap, specs, timeout_s=60.0))
     assert report.ok, report.drift
     return gateway_prefix
-
-
-MakeSettings = Callable[..., GatewaySettings]
 
 
 @pytest.fixture
@@ -115,9 +72,6 @@ def make_settings(kafka_bootstrap: str, gateway_topics: str) -> MakeSettings:
 @pytest.fixture
 def gateway_settings(make_settings: MakeSettings) -> GatewaySettings:
     return make_settings()
-
-
-MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import GATEWAY_DESKS, MakeClient, MakeSettings, auth_header
+from gateway_registry import GATEWAY_DESKS, MakeClient, MakeSettings, auth_header
 from queries_records import T0, case, incident, label, order, request
 
 from schemas import topics
