@@ -33,6 +33,7 @@ REQUIRED_ROLES: dict[str, frozenset[Role]] = {
     "control.minimize.v1": frozenset({Role.WATCH}),
     "monitoring.report.v1": frozenset({Role.MONITOR}),
     "monitoring.incident.v1": frozenset({Role.SERVICE}),
+    "monitoring.summary.v1": frozenset({Role.SERVICE}),
     "commission.case.v1": frozenset({Role.SERVICE}),
     "support.request.v1": frozenset({Role.REQUESTER}),
     "support.offer.v1": frozenset({Role.DONOR}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -170,6 +171,17 @@ def test_originator_rights() -> None:
     from_watch = envelope("cell.watch", ["ALL"], precedence=Precedence.FLASH, body=alert)
     assert guard.check_originator(from_watch, desks["cell.watch"]) is None
     assert guard.check_originator(flash, None) is NonDeliveryReason.ORIGINATOR_NOT_AUTHORISED
+
+
+def test_only_the_cell_services_originate_summaries() -> None:
+    golden = Path(codec.__file__).parent / "golden" / "v1" / "monitoring.summary.v1.json"
+    summary = codec.decode(golden.read_bytes()).body
+    desks = {d.id: d for d in REGISTRY.desks}
+    forged = envelope("cell.watch", ["fra.cell"], body=summary)
+    assert (
+        guard.check_originator(forged, desks["cell.watch"])
+        is NonDeliveryReason.ORIGINATOR_NOT_AUTHORISED
+    )
 
 
 def test_rejected_message_reports_every_addressee_and_audits_once() -> None:

@@ -37,6 +37,7 @@ from services.gateway.queries.index import (
     overlaps,
 )
 from services.gateway.queries.views import apply_record
+from services.monitoring import records as monitoring_records
 from services.support.state import AlertRecord, encode_record
 
 T0 = datetime(2026, 3, 14, 6, 0, tzinfo=UTC)
@@ -387,6 +388,9 @@ def test_apply_record_tombstones_ignored_kinds_and_undecodable():
     assert apply_record(state, "requests", "!alert/alert-1", encode_record(alert)) == "ignored"
     assert apply_record(state, "requests", "!alert/alert-1", None) == "ignored"
     assert apply_record(state, "cases", "case-1", None) == "ignored"
+    mark = monitoring_records.encode_mark(monitoring_records.SummaryMark(period_end=T0))
+    key = monitoring_records.SUMMARY_MARK_KEY.decode()
+    assert apply_record(state, "incidents", key, mark) == "ignored"
     with pytest.raises(msgspec.ValidationError):
         apply_record(state, "cases", "case-1", b'{"case": 1}')
     with pytest.raises(msgspec.DecodeError):

@@ -59,6 +59,8 @@ def apply_record(state: ViewState, entity: str, key: str, value: bytes | None) -
         "requests": state.requests,
         "orders": state.orders,
     }[entity]
+    if entity == "incidents" and not monitoring_records.is_incident_key(key.encode()):
+        return "ignored"  # the monitoring service's daily-summary schedule mark
     if value is None:
         return "deleted" if table.delete(key) else "ignored"
     entry = _entry(entity, value)
