@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
@@ -80,7 +81,22 @@ def start_cell(
     try:
         if wait:
             asyncio.run(cell.wait_http(gateway, "/readyz"))
+            asyncio.run(_views_ready(gateway.url))
     except BaseException:
         asyncio.run(cell.stop_all())
         raise
     return SecureCell(cell, gateway, router)
+
+
+async def _views_ready(url: str, timeout_s: float = 120.0) -> None:
+    """Until the query views caught up, query routes answer 503 (a fuzzer counts it)."""
+    async with (
+        asyncio.timeout(timeout_s),
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+    ):
+        while True:
+            async with http.get(url + "/readyz") as response:
+                views = (await response.json()).get("views") or {}
+            if views.get("state") == "ready":
+                return
+            await asyncio.sleep(0.3)

@@ -94,6 +94,15 @@ ROWS: list[Any] = [
         lambda: {"response": "ACKNOWLEDGED"},
         _desks(404, ukr_gs=202),
     ),
+    # Queries: every desk may ask; what it sees is filtered by its releasability, and an id
+    # it may not see is as unknown as one that does not exist.
+    ("GET", "/v1/incidents", None, _desks(200)),
+    ("GET", "/v1/cases", None, _desks(200)),
+    ("GET", "/v1/cases/case-unknown-1", None, _desks(404)),
+    ("GET", "/v1/requests", None, _desks(200)),
+    ("GET", "/v1/requests/req-unknown-1", None, _desks(404)),
+    ("GET", "/v1/orders/ord-unknown-1", None, _desks(404)),
+    ("GET", "/v1/tasks", None, _desks(200)),
     ("GET", "/v1/no-such-route", None, _desks(404)),
     ("DELETE", "/v1/messages", None, _desks(405)),
 ]

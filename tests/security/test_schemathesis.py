@@ -25,11 +25,12 @@ from secure_cell import SecureCell, start_cell
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MIN_CASES = 5_000
-# Per operation (11 operations; a few have tiny input spaces and stop early). The coverage
+# Per operation (18 operations; a few have tiny input spaces and stop early): about 10,000
+# cases in all, within the suite's budget on 2 cores. The coverage
 # phase is off: under CPython 3.11.7 it intermittently crashed inside hypothesis's lambda
 # description (`SystemError: AST constructor recursion depth mismatch`), a tool error that
 # failed the run after every case had passed.
-MAX_EXAMPLES = 900
+MAX_EXAMPLES = 550
 # Checks of the acceptance (no 5xx, responses conform to the document), ignored auth and
 # unsupported methods included. Left out, and reported as findings for the gateway owner:
 # request-schema precision (the gateway validates more than JSON Schema says: registered
