@@ -230,7 +230,7 @@ async def test_no_secret_in_logs(secure_cell: SecureCell) -> None:
     leaked = [s for s in secrets if s in log]
     record_figures(
         "9-secrets-in-logs",
-        order=9,
+        order=12,
         title="No secret in gateway logs",
         load=f"authorization matrix ({len(ROWS)} routes x {len(CALLERS)} callers) + 50 "
         "failed logins",

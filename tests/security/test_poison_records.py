@@ -140,7 +140,7 @@ async def test_poison_is_dead_lettered_and_every_service_keeps_consuming(
     reasons = {key: letters[key] for key in sorted(letters)}
     record_figures(
         "12-poison-records",
-        order=12,
+        order=8,
         title="Poison records into every consumed topic",
         load=f"{len(sent)} poison records over {len(targets)} topics (router + 4 services)",
         faults="random bytes, truncated JSON, wrong kind, invalid values, oversized, sentinel",

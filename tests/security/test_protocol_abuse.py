@@ -241,7 +241,7 @@ async def test_slow_clients_do_not_stop_others_and_memory_stays_bounded(
     after = _rss_kib(pid)
     record_figures(
         "10-protocol-abuse",
-        order=10,
+        order=9,
         title="Protocol abuse (bodies, frames, connections, headers, slow clients)",
         load=f"bodies 4x the {MAX_BODY} B limit, frames 4x {MAX_FRAME} B, "
         f"{MAX_CONNECTIONS + 20} long-polls over a cap of {MAX_CONNECTIONS}, 5,000-header "

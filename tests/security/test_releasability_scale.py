@@ -171,7 +171,7 @@ async def test_ten_thousand_random_messages_zero_leaks(secure_cell: SecureCell) 
     leaks_via_api = await _probe_status_and_receipts(secure_cell, items, ledger, rng)
     record_figures(
         "7-releasability-scale",
-        order=7,
+        order=11,
         title="Releasability at scale (gateway + router)",
         load=f"{MESSAGES} random messages, {len(desks)} desks, 9 nations, 5 clearances",
         faults="random labels, categories, exercise traffic; status/receipt probes by "

@@ -113,7 +113,7 @@ def test_schemathesis_finds_no_server_error_and_conformant_responses(
     ).stdout.strip()
     record_figures(
         "8-schemathesis",
-        order=8,
+        order=7,
         title="Schemathesis on the gateway's OpenAPI document",
         load=f"{cases} generated cases, all operations, bearer-authenticated ({version})",
         faults=f"property-based bodies, parameters, headers; all checks but {EXCLUDED}",

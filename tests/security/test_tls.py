@@ -160,7 +160,7 @@ async def test_tls_and_mutual_tls_map_certificates_to_desks(tls_cell: SecureCell
     }
     record_figures(
         "11-tls",
-        order=11,
+        order=12,
         title="TLS and mutual TLS (trustme certificates)",
         load=f"{len(outcomes)} connection kinds",
         faults="foreign CA, unregistered subject, plain HTTP, untrusted server",
