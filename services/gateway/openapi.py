@@ -67,7 +67,8 @@ _PROBLEM_TEXT = {
     415: "Content-Type must be application/json.",
     422: "Validation failed; `errors` names each field path.",
     429: "Per-desk rate limit exceeded; see Retry-After.",
-    503: "Kafka did not take the write within the deadline; see Retry-After.",
+    503: "Kafka is unavailable (a write was not acknowledged in time, or the query views "
+    "have not caught up); see Retry-After.",
 }
 _RETRY_AFTER = {429, 503}
 
