@@ -117,7 +117,7 @@ async def _start_until(client: Any, *, what: str, stop: asyncio.Event, timeout_s
     delay = 0.2
     while True:
         try:
-            await asyncio.wait_for(client.start(), timeout=max(0.1, deadline - loop.time()))
+            await start_bounded(client, max(0.1, deadline - loop.time()))
         except (KafkaError, TimeoutError, OSError) as exc:
             # The retry starts from clean sockets; nothing is left for the collector.
             await _close_connections(client, 1.0)
@@ -129,6 +129,31 @@ async def _start_until(client: Any, *, what: str, stop: asyncio.Event, timeout_s
             delay = min(delay * 2, 5.0)
         else:
             return
+
+
+async def start_bounded(client: Any, timeout_s: float) -> None:
+    """``client.start()`` within ``timeout_s``, never cancelled half-way by our own caller.
+
+    aiokafka's bootstrap holds its first connection in a local variable: a start cancelled
+    while it talks to the broker leaves that socket open for the garbage collector (aiokafka
+    #715). A caller cancelled meanwhile (a gateway shutting down right after start-up) waits
+    for the start to end (a few seconds at most) and then re-raises.
+    """
+    starting = asyncio.ensure_future(client.start())
+    try:
+        done, _ = await asyncio.wait({starting}, timeout=timeout_s)
+    except asyncio.CancelledError:
+        # Against a responsive broker the start ends in milliseconds; a stop never waits long.
+        await asyncio.wait({starting}, timeout=min(timeout_s, _ABANDON_S))
+        if not starting.done():
+            starting.cancel()
+        elif not starting.cancelled():
+            starting.exception()  # retrieved: the caller's cancellation is what matters
+        raise
+    if not done:
+        starting.cancel()
+        raise TimeoutError(f"Kafka client start took longer than {timeout_s:.0f}s")
+    starting.result()
 
 
 async def partitions_of(consumer: Any, topic: str, *, timeout_s: float) -> list[int]:

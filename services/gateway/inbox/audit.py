@@ -103,7 +103,7 @@ async def run_audit_reader(settings: CommonSettings, view: AuditView) -> None:
     while True:
         consumer = kafka.consumer(settings, group_id=None, client_id="gateway-audit-view")
         try:
-            await asyncio.wait_for(consumer.start(), settings.kafka_timeout_s)
+            await kafka.start_bounded(consumer, settings.kafka_timeout_s)
             await _read(consumer, topic, settings.kafka_timeout_s, view)
         except (TimeoutError, KafkaError, OSError) as exc:
             reraise_if_cancelling(exc)

@@ -73,7 +73,7 @@ class CatchUpPool:
                     self._settings, group_id=None, client_id=f"gateway-inbox-catchup-{self._count}"
                 )
                 try:
-                    await consumer.start()
+                    await kafka.start_bounded(consumer, self._settings.kafka_timeout_s)
                 except BaseException:
                     await stop_client(consumer, self._settings.kafka_timeout_s)
                     raise

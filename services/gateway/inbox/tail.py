@@ -43,7 +43,7 @@ async def run_tail(settings: CommonSettings, store: InboxStore, ready: asyncio.E
             fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
         )
         try:
-            await asyncio.wait_for(consumer.start(), settings.kafka_timeout_s)
+            await kafka.start_bounded(consumer, settings.kafka_timeout_s)
             await _tail(consumer, settings, store, ready)
         except (TimeoutError, KafkaError, OSError) as exc:
             reraise_if_cancelling(exc)
