@@ -44,7 +44,7 @@ from services.router.producers import PartitionProducers
 from services.router.reader import HEADER_INSTANCE, StateReader
 from services.router.route import Context, Plan, plan
 from services.router.state import RouterState
-from services.runtime import canonical, kafka, metrics
+from services.runtime import canonical, kafka, metrics, transaction
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable, ConfigurationError
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -237,25 +237,13 @@ class _Session:
     async def _commit(
         self, number: int, outputs: list[Output], offsets: dict[TopicPartition, int] | None
     ) -> None:
-        producer = self.producers.get(number)
-
-        async def transaction() -> None:
-            async with producer.transaction():
-                futures = [
-                    await producer.send(
-                        out.topic,
-                        value=out.value,
-                        key=out.key,
-                        headers=list(out.headers),
-                        partition=out.partition,
-                    )
-                    for out in outputs
-                ]
-                await asyncio.gather(*futures)
-                if offsets:
-                    await producer.send_offsets_to_transaction(offsets, self.group)
-
-        await asyncio.wait_for(transaction(), self.timeout_s)
+        await transaction.commit(
+            self.producers.get(number),
+            outputs,
+            offsets=offsets,
+            group=self.group,
+            timeout_s=self.timeout_s,
+        )
 
     def _log(self, record: SourceRecord, result: Plan, elapsed_ms: float) -> None:
         canonical.handled(

@@ -67,4 +67,8 @@ def serve(run: Callable[[asyncio.Event], Awaitable[None]], *, name: str) -> int:
     except ConfigurationError as exc:
         log.error("configuration_invalid", component=name, error=exc.message)  # noqa: TRY400
         return 2
+    except Exception:
+        # One structured line with the traceback, so an operator tailing JSON sees why it ended.
+        log.exception("service_failed", component=name)
+        return 1
     return 0

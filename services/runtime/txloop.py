@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 from schemas import codec
 from schemas.topics import DEADLETTER
-from services.runtime import canonical, kafka, metrics
+from services.runtime import canonical, kafka, metrics, transaction
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -205,18 +205,6 @@ class _Session:
                     await self._commit(outputs, {})
 
     async def _commit(self, outputs: list[Output], offsets: dict[TopicPartition, int]) -> None:
-        producer = self.producer
-
-        async def transaction() -> None:
-            async with producer.transaction():
-                futures = [
-                    await producer.send(
-                        out.topic, value=out.value, key=out.key, headers=list(out.headers)
-                    )
-                    for out in outputs
-                ]
-                await asyncio.gather(*futures)
-                if offsets:
-                    await producer.send_offsets_to_transaction(offsets, self.group)
-
-        await asyncio.wait_for(transaction(), self.timeout_s)
+        await transaction.commit(
+            self.producer, outputs, offsets=offsets, group=self.group, timeout_s=self.timeout_s
+        )

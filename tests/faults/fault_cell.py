@@ -103,10 +103,13 @@ class Proc:
         return self.process.returncode
 
     def log_tail(self, chars: int = 3000) -> str:
+        """The log's end, preceded by the line saying why the service ended, if it did."""
         try:
-            return self.log.read_text(errors="replace")[-chars:]
+            text = self.log.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+        fatal = [line for line in text.splitlines() if '"service_failed"' in line]
+        return "\n".join([*fatal[-1:], text[-chars:]])
 
 
 @dataclass

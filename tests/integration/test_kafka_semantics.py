@@ -6,8 +6,11 @@ import asyncio
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
-from services.runtime import kafka
+from services.runtime import kafka, transaction
+from services.runtime.errors import BrokerUnavailable
+from services.runtime.outbox import Output
 from services.runtime.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
@@ -143,3 +146,38 @@ async def test_consumer_group_resumes_from_its_commit(kafka_bootstrap, unique, c
     finally:
         await second.stop()
     assert [r.value for r in rest] == [b"6", b"7", b"8", b"9"]
+
+
+async def test_transaction_commit_is_all_or_nothing_and_a_broken_producer_is_classified(
+    kafka_bootstrap, unique, create_topics
+):
+    """`transaction.commit`: records and offsets together; a dead sender is BrokerUnavailable.
+
+    aiokafka leaves its transaction manager in a fatal state when the sender task dies (seen
+    when a broker leader is killed): the next transaction fails an internal assertion, which
+    used to end the router. It must surface as the retriable error the sessions restart on.
+    """
+    out, source = await create_topics(unique("out"), unique("in"))
+    group = unique("group")
+    settings = _settings(kafka_bootstrap)
+    producer = kafka.producer(settings, client_id="tx", transactional_id=unique("tx"))
+    await producer.start()
+    try:
+        records = [Output(topic=out, key=b"k", value=f"m{i}".encode()) for i in range(5)]
+        await transaction.commit(
+            producer, records, offsets={TopicPartition(source, 0): 7}, group=group, timeout_s=30
+        )
+        producer._txn_manager.fatal_error(KafkaError("sender task died"))  # as _fail_all does
+        with pytest.raises(BrokerUnavailable, match="unusable"):
+            await transaction.commit(producer, records[:1], offsets=None, group=group, timeout_s=30)
+    finally:
+        await kafka.stop_client(producer, TIMEOUT_S)
+    values = await _read_all(kafka_bootstrap, out, isolation="read_committed", expected=5)
+    assert values == [f"m{i}".encode() for i in range(5)]
+    admin = kafka.admin(settings, client_id="check")
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    assert committed[TopicPartition(source, 0)].offset == 7
