@@ -137,7 +137,14 @@ class StateViews:
         while True:
             consumer = kafka.consumer(settings, group_id=None, client_id="gateway-state-views")
             try:
-                await self._start(consumer)
+                # Cancelled half-way (the app stopping), the start is let end and the client
+                # stopped inside the helper: aiokafka leaks a cancelled bootstrap's socket.
+                await kafka.start_with_retry(
+                    consumer,
+                    what="state views",
+                    stop=self._stop,
+                    timeout_s=settings.kafka_timeout_s,
+                )
                 await self._session(consumer)
             except (BrokerUnavailable, KafkaError, TimeoutError, OSError) as exc:
                 reraise_if_cancelling(exc)
@@ -147,24 +154,6 @@ class StateViews:
                 await kafka.stop_client(consumer, settings.kafka_timeout_s)
             await asyncio.sleep(self._backoff)
             self._backoff = min(self._backoff * 2, _MAX_BACKOFF_S)
-
-    async def _start(self, consumer: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
-        timeout = self._settings.kafka_timeout_s
-        starting = asyncio.ensure_future(
-            kafka.start_with_retry(consumer, what="state views", stop=self._stop, timeout_s=timeout)
-        )
-        try:
-            await asyncio.shield(starting)
-        except asyncio.CancelledError:
-            # aiokafka leaks its bootstrap connection when start() is cancelled half-way:
-            # let the start end (its deadline bounds it; the stop event ends its retries),
-            # so that stopping the client closes every connection it opened.
-            await asyncio.wait({starting}, timeout=timeout)
-            if not starting.done():
-                starting.cancel()
-            elif not starting.cancelled():
-                starting.exception()  # retrieved: the session is ending anyway
-            raise
 
     async def _session(self, consumer: Any) -> None:  # noqa: ANN401 - aiokafka is untyped
         settings = self._settings
