@@ -41,11 +41,13 @@ _MIN_UNCERTAINTY_M = 25.0
 
 
 class CorrelationConfig(Struct, frozen=True, kw_only=True):
-    radius_m: float = 1_500.0
-    window_s: float = 900.0
-    near_duplicate_m: float = 250.0
-    near_duplicate_s: float = 120.0
-    corroboration_threshold: int = 3
+    """Built from ``MonitoringSettings`` (``worker.service_config``), where the defaults live."""
+
+    radius_m: float
+    window_s: float
+    near_duplicate_m: float
+    near_duplicate_s: float
+    corroboration_threshold: int
     unlocated_uncertainty_m: float = 5_000.0  # only the observer's position is known
     fallback_nation: str = "FRA"  # releasability when sources share no nation
 

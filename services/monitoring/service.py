@@ -60,13 +60,15 @@ SERVICE = "monitoring"
 
 
 class ServiceConfig(Struct, frozen=True, kw_only=True):
+    """Derived from ``MonitoringSettings`` by ``worker.service_config``: no default here."""
+
     desk: ServiceDesk
     correlation: CorrelationConfig
     limits: Limits
-    parties: tuple[str, ...] = ("RUS", "UKR")
-    summary_at: time = time(6, 0)  # UTC
-    summary_to: tuple[str, ...] = ("COMMISSION", "ROLE:WATCH")
-    horizon: timedelta = timedelta(days=8)
+    parties: tuple[str, ...]
+    summary_at: time  # UTC
+    summary_to: tuple[str, ...]
+    horizon: timedelta
 
 
 class MonitoringService:

@@ -37,8 +37,8 @@ _AUDIBLE_MODES = frozenset({ObservationMode.HEARD, ObservationMode.ACOUSTIC})
 
 
 class Limits(Struct, frozen=True, kw_only=True):
-    clock_skew_s: float = 300.0  # a window may end this far past "now" (clocks drift)
-    max_window_s: float = 86_400.0
+    clock_skew_s: float  # a window may end this far past "now" (clocks drift); from settings
+    max_window_s: float  # from settings
     period_slack_s: float = 3_600.0  # observation outside the report period by more: refused
     max_audible_m: float = 30_000.0  # beyond it nothing is HEARD, even heavy artillery
 

@@ -21,11 +21,9 @@ from services.runtime.txloop import run_loop
 
 
 def service_config(
-    settings: MonitoringSettings,
-    *,
-    fallback_nation: str = "FRA",
-    desk: ServiceDesk | None = None,
+    settings: MonitoringSettings, *, desk: ServiceDesk | None = None
 ) -> ServiceConfig:
+    """The service's configuration from its settings, where every default lives."""
     return ServiceConfig(
         desk=desk or ServiceDesk(desk_id=settings.service_desk, prefix=settings.topic_prefix),
         correlation=CorrelationConfig(
@@ -34,7 +32,6 @@ def service_config(
             near_duplicate_m=settings.near_duplicate_m,
             near_duplicate_s=settings.near_duplicate_s,
             corroboration_threshold=settings.corroboration_threshold,
-            fallback_nation=fallback_nation,
         ),
         limits=Limits(clock_skew_s=settings.clock_skew_s, max_window_s=settings.max_window_s),
         parties=settings.parties,
