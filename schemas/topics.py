@@ -209,7 +209,8 @@ def fixed_specs(*, replication_factor: int | None = None, prefix: str = "") -> l
             partitions=AUDIT_PARTITIONS,
             retention_ms=-1,  # the audit trail is never deleted by the broker
             producers=("router", "gateway"),
-            consumers=("audit",),
+            # The gateway's status and receipt views read the trail (services/gateway/inbox).
+            consumers=("audit", "gateway"),
             description="Every routing and guard decision with its reason.",
             replication_factor=rf,
             min_insync_replicas=min_isr,

@@ -31,9 +31,6 @@ GATEWAY_PORT = 8080
 DOMAIN_SERVICES = ("monitoring", "commission", "support", "tasking")
 WORKERS = ("router", *DOMAIN_SERVICES)
 NATIONAL = "national-systems:"  # consumer name of a nation's downstream systems
-# Reads the registry's consumers field does not list yet (proposed there): the gateway's
-# status and receipt views read the audit trail.
-EXTRA_READS: dict[str, tuple[str, ...]] = {"gateway": (topics.AUDIT,)}
 _STRIMZI = "kafka.strimzi.io/v1beta2"
 
 
@@ -144,8 +141,6 @@ def parties(specs: list[TopicSpec]) -> dict[str, tuple[set[str], set[str]]]:
         for producer in spec.producers:
             for party in expand(producer):
                 access[party][1].add(spec.name)
-    for party, extra in EXTRA_READS.items():
-        access[party][0].update(extra)
     return dict(access)
 
 
