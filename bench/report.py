@@ -72,6 +72,10 @@ def _scenario(s: Scenario) -> list[str]:
         "",
         f"What bounds it: {s.bound}.",
         "",
+    ]
+    if s.profile is not None:
+        lines += [f"Profile of ours: {s.profile.render()}.", ""]
+    lines += [
         "Settings: " + ", ".join(f"{k}={v}" for k, v in s.settings.items()) + ".",
         "",
     ]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from msgspec import Struct, field
 
+from bench.profile import Profile
 from bench.stats import Latency, Spread
 
 Status = Literal["ok", "not_run", "failed"]
@@ -51,6 +52,7 @@ class Scenario(Struct, frozen=True, kw_only=True, omit_defaults=True):
     settings: dict[str, object] = field(default_factory=dict)
     rows: tuple[dict[str, object], ...] = ()  # per-item detail (e.g. per body kind)
     bound: str = ""
+    profile: Profile | None = None  # py-spy of the server under test, where one was taken
     reason: str = ""  # why not run, or the error of a failed run
     seconds: float = 0.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bench import cell, wrk
+from bench import cell, profile, wrk
 from bench.context import Context
 from bench.corpus import envelope, golden, submission_json
 from bench.loadgen import ProduceConfig
@@ -90,6 +90,16 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             await http("batch", f"{url}:batch", batch, gateway.pid, BATCH)
             await http("minimal", f"{minimal.url}/v1/messages", single, minimal.pid, 1)
             await http("bare", f"{bare.url}/v1/messages", single, bare.pid, 1)
+        ctx.say("publish: py-spy profiles of the gateway (single, batch)")
+        url = f"{gateway.url}/v1/messages"
+        profiles = {
+            name: await profile.during(
+                gateway.pid,
+                wrk.run(target, body, token, connections=conns, seconds=knobs.measure_s + 1),
+                seconds=knobs.measure_s,
+            )
+            for name, target, body in (("single", url, single), ("batch", f"{url}:batch", batch))
+        }
     finally:
         for service in (gateway, minimal, bare):
             service.stop()
@@ -131,6 +141,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
         bound: str,
         ours_values: list[float],
         base_values: list[float],
+        profiled: profile.Profile | None = None,
     ) -> Scenario:
         ratio = Spread.of(ratios(ours_values, base_values))
         return Scenario(
@@ -145,6 +156,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             baseline=base,
             settings=settings,
             bound=bound,
+            profile=profiled,
         )
 
     http_bound = _bound(single_arm, minimal_arm, "request")
@@ -159,6 +171,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             bound=_bound(single_arm, raw_arm, "message"),
             ours_values=figures["single"],
             base_values=figures["raw"],
+            profiled=profiles["single"],
         ),
         scenario(
             key="publish_batch",
@@ -170,6 +183,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             bound=_bound(batch_arm, raw_arm, "message"),
             ours_values=figures["batch"],
             base_values=figures["raw"],
+            profiled=profiles["batch"],
         ),
         scenario(
             key="http_overhead",
@@ -181,6 +195,7 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             bound=http_bound,
             ours_values=figures["single"],
             base_values=figures["minimal"],
+            profiled=profiles["single"],
         ),
         scenario(
             key="bare_http",

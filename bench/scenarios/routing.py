@@ -30,7 +30,7 @@ import msgspec
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench import cell, routerlog
+from bench import cell, profile, routerlog
 from bench.context import Context
 from bench.corpus import envelope, submission_json
 from bench.httpload import E2EConfig
@@ -162,6 +162,7 @@ async def run_eos(ctx: Context, broker_pid: int | None) -> list[Scenario]:
         finally:
             await _stop(relay)
         await cell.delete_prefix(ctx.bootstrap, prefix)
+    profiled = await _profile_router(ctx, records)
     ratio = Spread.of(ratios(ours, base))
     target = Target(op=">=", value=0.6)
     cpu_us = {
@@ -199,8 +200,33 @@ async def run_eos(ctx: Context, broker_pid: int | None) -> list[Scenario]:
                 "repeats": knobs.repeats,
             },
             bound=_eos_bound(cpu_ours.get("router", 0.0), cpu_us, txn),
+            profile=profiled,
         )
     ]
+
+
+async def _profile_router(ctx: Context, records: Sequence[Any]) -> profile.Profile:
+    """An extra pass: the same backlog, the router sampled once its first commit is seen."""
+    ctx.say("router_eos: py-spy profile of the router draining the backlog")
+    prefix = ctx.prefix("eosprofile")
+    await cell.provision_cell(ctx.bootstrap, prefix)
+    lane = submit_topic(Precedence.ROUTINE, prefix=prefix)
+    await inject(ctx.bootstrap, lane, records)
+    router = cell.start_router(ctx.bootstrap, prefix)
+    try:
+        async with Committed(ctx.bootstrap, f"{prefix}{prefix}router", {lane}) as done:
+            deadline = time.monotonic() + DEADLINE_S
+            while await done.total() == 0:
+                if time.monotonic() > deadline:
+                    return profile.Profile(error=f"no commit within {DEADLINE_S:g} s")
+                await asyncio.sleep(POLL_S)
+            seconds = 1.0 if ctx.knobs.quick else 2.0
+            return await profile.during(
+                router.pid, done.rate(len(records), time.monotonic()), seconds=seconds
+            )
+    finally:
+        router.stop()
+        await cell.delete_prefix(ctx.bootstrap, prefix)
 
 
 def _eos_bound(router_cpu: float, cpu_us: dict[str, int], txn: dict[str, float | int]) -> str:
