@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from bench import cell, desks
+from bench import cell, desks, profile
 from bench.context import Context
 from bench.corpus import envelope
 from bench.httpload import WsConfig
@@ -198,6 +198,15 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 }
             finally:
                 base.stop()
+        fan = _Fanout(
+            ctx=ctx,
+            prefix=prefix,
+            desks_file=desks_file,
+            tokens=tokens,
+            topics=topics,
+            producer=producer,
+        )
+        profiled = await fan.profile(cursors, per_desk=per_desk * 3)
     finally:
         await asyncio.wait_for(producer.stop(), 30.0)
     settings: dict[str, object] = {
@@ -262,8 +271,66 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
             bound=_fanout_bound(
                 cpu, Spread.of(rate["ours"]).median, Spread.of(rate["base"]).median
             ),
+            profile=profiled,
         ),
     ]
+
+
+class _Fanout:
+    """An extra pass for the profile: a fresh gateway, every session resumed, a longer burst."""
+
+    def __init__(
+        self,
+        *,
+        ctx: Context,
+        prefix: str,
+        desks_file: Path,
+        tokens: dict[str, str],
+        topics: list[str],
+        producer: Any,  # noqa: ANN401 - aiokafka is untyped
+    ) -> None:
+        self.ctx, self.prefix, self.desks_file = ctx, prefix, desks_file
+        self.tokens, self.topics, self.producer = tokens, topics, producer
+
+    async def profile(self, cursors: dict[str, str], *, per_desk: int) -> profile.Profile:
+        self.ctx.say(f"ws: py-spy profile of the gateway fanning out {per_desk} per desk")
+        template = envelope(MESSAGE)
+        ids = [uuid.uuid4() for _ in range(per_desk)]
+        gateway = cell.start_gateway(
+            self.ctx.bootstrap,
+            self.prefix,
+            CELL_DESKS_FILE=str(self.desks_file),
+            CELL_MAX_CONNECTIONS=str(len(self.tokens) * PER_STREAM + 100),
+            CELL_KAFKA_TIMEOUT_S=str(TAIL_TIMEOUT_S),
+        )
+        try:
+            await _tail_started(gateway.log)
+            client = await _start_client(
+                WsConfig(
+                    url=f"{gateway.url}/v1/stream",
+                    sessions=[
+                        (secret, cursors.get(secret, ""))
+                        for secret in self.tokens.values()
+                        for _ in range(PER_STREAM)
+                    ],
+                    expect=[str(i) for i in ids],
+                )
+            )
+
+            async def burst() -> None:
+                for message_id in ids:
+                    value = codec.encode(msgspec.structs.replace(template, message_id=message_id))
+                    futures = [
+                        await self.producer.send(t, value=value, key=None, headers=[])
+                        for t in self.topics
+                    ]
+                await asyncio.wait_for(asyncio.gather(*futures), 30.0)
+                await _finish(client)
+
+            seconds = 1.0 if self.ctx.knobs.quick else 3.0
+            return await profile.during(gateway.pid, burst(), seconds=seconds)
+        finally:
+            gateway.stop()
 
 
 def _message_id(frame: str) -> str:
