@@ -24,6 +24,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Self
 
 import msgspec
@@ -52,7 +53,11 @@ DEADLINE_S = 300.0
 
 
 def _records(count: int) -> list[tuple[bytes, bytes | None, list[tuple[str, bytes]]]]:
-    template = envelope(MESSAGE)
+    # Sealed as the gateway would for SENDER, a desk of the demo registry: the golden
+    # message's own originator is not one, and the router would refuse every record.
+    template = msgspec.structs.replace(
+        envelope(MESSAGE), originator=SENDER, released_at=datetime.now(UTC)
+    )
     out = []
     for _ in range(count):
         sealed = msgspec.structs.replace(template, message_id=uuid.uuid4())
