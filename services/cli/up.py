@@ -3,7 +3,9 @@
 A local KRaft broker (unless KAFKA_BOOTSTRAP names one), the registry's topics, then every
 service that exists as its own process (`python -m services.<name>`), with a status line per
 component when anything changes. A service that dies is restarted with backoff. Ctrl-C (or
-SIGTERM) stops the services first, then the broker, and leaves no JVM behind.
+SIGTERM) stops the services first, then the broker, and leaves no JVM behind. On Linux each
+service also gets SIGTERM from the kernel when `cell up` dies without cleaning up (kill -9):
+no service outlives it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +47,29 @@ def available_services() -> list[str]:
     ]
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGTERM the child when this process dies (Linux).
+
+    SIGTERM, not SIGKILL: a service stops cleanly on it (commits, closes its clients). The
+    libc lookup happens here, in the parent: a forked child of a threaded process (asyncio
+    waits for children in threads) should do as little as possible before ``exec``.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the prctl: nobody will signal
+            os._exit(1)  # before exec; a self-SIGTERM would meet the parent's Python handler
+
+    return die_with_parent
+
+
 def _say(message: str) -> None:
     print(f"[cell] {message}", file=sys.stderr, flush=True)
 
@@ -57,7 +84,13 @@ class Component:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{self.name}", env=self.env
+            sys.executable,
+            "-m",
+            f"services.{self.name}",
+            env=self.env,
+            # PDEATHSIG is bound to the forking thread: this is the event loop's, which lives
+            # as long as `cell up` supervises.
+            preexec_fn=_death_signal_setter(),
         )
         self.state = "up"
 
