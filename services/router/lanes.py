@@ -11,10 +11,17 @@ Strategy, per fetch:
 A batch thus holds a single lane whenever several have traffic, and a FLASH arriving behind a
 ROUTINE backlog is routed within about one batch, never after the backlog drains. FIFO within
 a lane and partition is kept: records of one partition are returned in offset order.
+
+Within a batch, ``preempted`` tells the worker between chunks of a lower lane whether a higher
+lane has records waiting, or had some within the last ``ACTIVE_S`` (its next record is likely
+on its way: a lower lane then commits in chunks, so that record waits for a small transaction,
+not a batch of 500); the worker commits what it has planned and hands the rest back with
+``rewind`` (a seek to the first record not planned).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from schemas.precedence import LANES_HIGH_FIRST, Precedence
@@ -22,6 +29,8 @@ from schemas.topics import submit_topic
 
 if TYPE_CHECKING:
     from aiokafka import TopicPartition
+
+ACTIVE_S = 1.0
 
 
 class LaneScheduler:
@@ -38,12 +47,20 @@ class LaneScheduler:
         self.lane_of: dict[str, Precedence] = {
             submit_topic(lane, prefix=prefix): lane for lane in LANES_HIGH_FIRST
         }
+        self._seen: dict[Precedence, float] = {}  # lane -> when it last returned records
 
     @property
     def topics(self) -> list[str]:
         return list(self.lane_of)
 
     async def next_batch(self) -> dict[TopicPartition, list[Any]]:
+        batch = await self._next()
+        now = time.monotonic()
+        for tp in batch:
+            self._seen[self.lane_of[tp.topic]] = now
+        return batch
+
+    async def _next(self) -> dict[TopicPartition, list[Any]]:
         assigned: set[TopicPartition] = set(self._consumer.assignment())
         if not assigned:
             result: dict[TopicPartition, list[Any]] = await self._consumer.getmany(
@@ -67,6 +84,25 @@ class LaneScheduler:
             timeout_ms=self._poll_ms, max_records=self._max_records
         )
         return waited
+
+    async def preempted(self, lane: Precedence) -> bool:
+        """Whether a lane above ``lane`` has records waiting (as of the last fetch responses) or
+        returned some within the last ``ACTIVE_S``."""
+        recent = time.monotonic() - ACTIVE_S
+        if any(when > recent for p, when in self._seen.items() if p.rank > lane.rank):
+            return True
+        assigned: set[TopicPartition] = set(self._consumer.assignment())
+        higher = [tp for tp in assigned if self.lane_of[tp.topic].rank > lane.rank]
+        return await self._has_backlog(higher)
+
+    def rewind(self, tp: TopicPartition, offset: int) -> None:
+        """Hand records from ``offset`` on back: the next fetches return them again.
+
+        A partition revoked meanwhile is left alone: its next owner starts from the committed
+        offset, which is at or below ``offset``.
+        """
+        if tp in self._consumer.assignment():
+            self._consumer.seek(tp, offset)
 
     async def _apply_pauses(self, by_lane: dict[Precedence, list[TopicPartition]]) -> None:
         top: Precedence | None = None

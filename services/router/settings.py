@@ -23,6 +23,25 @@ class RouterSettings(CommonSettings, frozen=True, kw_only=True):
     batch_max_records: Annotated[
         int, msgspec.Meta(ge=1, le=10_000, description="Submissions per routing transaction")
     ] = 500
+    preempt_chunk_records: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=10_000,
+            description="Submissions planned between two checks for a higher lane's backlog; "
+            "a lower lane's batch yields to it at the next check",
+        ),
+    ] = 50
+    fetch_partition_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            ge=64 * 1024,
+            le=64 * 1024 * 1024,
+            description="Most bytes one fetch returns per submit partition; about one batch, so "
+            "a batch empties the fetch buffer and the next fetch, which reveals a higher lane's "
+            "arrivals, goes out while the batch is planned",
+        ),
+    ] = 512 * 1024
     poll_timeout_ms: Annotated[
         int, msgspec.Meta(ge=10, le=10_000, description="Longest wait for new submissions")
     ] = 200

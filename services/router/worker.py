@@ -7,6 +7,9 @@ predecessor, as aiokafka's offset commit carries no group generation). Each cons
 split by partition number and every part is one transaction: inbox copies, reports, domain
 copies, audit, dead letters, router state and the input offsets
 (``send_offsets_to_transaction``) commit or abort together. Every reader is read_committed.
+A lower lane's part is planned in chunks (``preempt_chunk_records``); when a higher lane has
+records waiting at a chunk boundary, the part commits what is planned and rewinds the rest, so
+a FLASH never waits for a whole ROUTINE batch (``lanes``).
 
 Failure: any error inside a transaction (abort, fencing, timeout) ends the session: clients
 are closed, the in-memory state is dropped, and a new session rejoins the group, rebuilds the
@@ -61,6 +64,9 @@ _RESTART_DELAY_S = 1.0
 # 500 ms long poll, a partition whose records were just consumed waits for the fetch still
 # parked on the other lanes. A short long poll bounds that wait (bench: e2e_latency).
 _FETCH_MAX_WAIT_MS = 20
+# aiokafka also sends no fetch to a broker while records fetched from it wait unconsumed (up to
+# 100 ms): a ROUTINE fetch larger than a batch would hide a FLASH arrival from the preemption
+# check for that long. Hence ``fetch_partition_bytes`` of about one batch.
 
 
 async def run(
@@ -121,7 +127,7 @@ class _Session:
                 group_id=self.group,
                 client_id="cell-router",
                 partition_assignment_strategy=(RangePartitionAssignor,),
-                max_partition_fetch_bytes=1024 * 1024,
+                max_partition_fetch_bytes=settings.fetch_partition_bytes,
                 fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
             )
             scheduler = LaneScheduler(
@@ -176,32 +182,13 @@ class _Session:
     ) -> None:
         async with self.lock:
             owned = self.producers.owned
-            now = datetime.now(UTC)
-            minimize = self._minimize()
-            by_number: dict[int, list[tuple[TopicPartition, list[Any]]]] = {}
-            for tp, records in batch.items():
+            queues: dict[int, list[tuple[TopicPartition, Any]]] = {}
+            for tp, records in sorted(
+                batch.items(), key=lambda part: -scheduler.lane_of[part[0].topic].rank
+            ):
                 if records and tp.partition in owned:
-                    by_number.setdefault(tp.partition, []).append((tp, records))
-            work = []
-            for number, parts in by_number.items():
-                parts.sort(key=lambda part: -scheduler.lane_of[part[0].topic].rank)
-                planned = [
-                    (
-                        record,
-                        plan(
-                            record,
-                            ctx=self.ctx,
-                            state=self.state,
-                            minimize=minimize,
-                            now=now,
-                            partition=number,
-                        ),
-                    )
-                    for _, records in parts
-                    for record in records
-                ]
-                offsets = {tp: records[-1].offset + 1 for tp, records in parts}
-                work.append((number, planned, offsets))
+                    queues.setdefault(tp.partition, []).extend((tp, r) for r in records)
+            work = await self._plan(queues, scheduler)
             started = time.monotonic()
             try:
                 await asyncio.gather(
@@ -219,6 +206,66 @@ class _Session:
             for _, planned, _ in work:
                 for record, result in planned:
                     self._log(record, result, elapsed_ms)
+
+    async def _plan(
+        self, queues: dict[int, list[tuple[TopicPartition, Any]]], scheduler: LaneScheduler
+    ) -> list[tuple[int, list[tuple[Any, Plan]], dict[TopicPartition, int]]]:
+        """Plan each partition number's records (highest lane first, offset order) in chunks.
+
+        Between chunks the loop yields, so the consumer takes in fetch responses, and asks the
+        scheduler whether a higher lane has records waiting; if so, that number stops: what is
+        planned commits (its offsets are each partition's last planned record + 1) and the rest
+        is rewound, to be fetched again after the higher lane. Only planned records touch the
+        state (``plan`` applies its dedup writes at once), so a rewound record is routed later
+        exactly as if it had never been fetched.
+        """
+        now = datetime.now(UTC)
+        minimize = self._minimize()
+        chunk = self.settings.preempt_chunk_records
+        planned: dict[int, list[tuple[Any, Plan]]] = {number: [] for number in queues}
+        offsets: dict[int, dict[TopicPartition, int]] = {number: {} for number in queues}
+        done = 0
+        active = sorted(queues)
+        while active:
+            for number in active:
+                for tp, record in queues[number][done : done + chunk]:
+                    result = plan(
+                        record,
+                        ctx=self.ctx,
+                        state=self.state,
+                        minimize=minimize,
+                        now=now,
+                        partition=number,
+                    )
+                    planned[number].append((record, result))
+                    offsets[number][tp] = record.offset + 1
+            done += chunk
+            active = [number for number in active if len(queues[number]) > done]
+            if not active:
+                break
+            await asyncio.sleep(0)  # the fetcher's responses carry a higher lane's backlog
+            for number in list(active):
+                rest = queues[number][done:]
+                if await scheduler.preempted(scheduler.lane_of[rest[0][0].topic]):
+                    active.remove(number)
+                    self._rewind(number, rest, scheduler)
+        return [(number, planned[number], offsets[number]) for number in queues]
+
+    @staticmethod
+    def _rewind(
+        number: int, rest: list[tuple[TopicPartition, Any]], scheduler: LaneScheduler
+    ) -> None:
+        first: dict[TopicPartition, int] = {}
+        for tp, record in rest:
+            first.setdefault(tp, record.offset)
+        for tp, offset in first.items():
+            scheduler.rewind(tp, offset)
+        log.info(
+            "router_yielded",
+            partition=number,
+            rewound=len(rest),
+            lanes=sorted({tp.topic for tp in first}),
+        )
 
     def _outputs(self, result: Plan) -> list[Output]:
         header = ((HEADER_INSTANCE, self.instance.encode()),)
