@@ -36,6 +36,7 @@ from services.runtime.settings import CommonSettings
 log = get_logger(__name__)
 
 _POLL_MS = 500
+_YIELD_EVERY = 100  # records decoded between two turns of the event loop
 _MAX_BACKOFF_S = 10.0
 
 
@@ -138,7 +139,9 @@ async def _read(
         batch = await consumer.getmany(timeout_ms=_POLL_MS, max_records=1000)
         now = datetime.now(UTC)
         for messages in batch.values():
-            for message in messages:
+            for i, message in enumerate(messages):
+                if i and not i % _YIELD_EVERY:
+                    await asyncio.sleep(0)  # the inbox tail and the streams share this loop
                 try:
                     view.add(decode_audit(message.value), now)
                 except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as exc:
