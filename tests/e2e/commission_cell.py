@@ -19,23 +19,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from aiokafka import TopicPartition
+from domain_builders import M1, M2, determination, remedies
 from full_cell import DEADLINE_S, Desk, FullCell, auth, envelope
 
 from schemas.common import TimeWindow
-from schemas.kinds.commission import (
-    Attribution,
-    AttributionConfidence,
-    BreachCase,
-    ComplianceStatus,
-    Determination,
-    Dissent,
-    Finding,
-    Outcome,
-    Remedy,
-    RemedyType,
-    Responsibility,
-    Votes,
-)
+from schemas.kinds.commission import BreachCase, ComplianceStatus, Finding
 from schemas.kinds.commission_actions import (
     CaseAction,
     CaseCommandUnion,
@@ -61,8 +49,6 @@ from services.runtime import kafka, statefeed
 MONITORS = ("ukr.mod", "gbr.pjhq", "pol.mon")
 TEAMS = {"ukr.mod": "JCCC Team Kramatorsk", "gbr.pjhq": "OSCE-style Team Bakhmut-1"}
 TEAMS["pol.mon"] = "Crater Analysis Team Siversk"
-MEMBERS = ("cell.commission-1", "cell.commission-2", "cell.commission-3")
-M1, M2, M3 = MEMBERS
 IMPACT = scenario.IN_ZONE  # inside WZ-CENTRE Siversk-Vuhledar
 KYIV = scenario.KYIV
 
@@ -189,8 +175,8 @@ def lifecycle(today: date) -> list[tuple[str, CaseCommandUnion, str]]:
             "",
         ),
         (M2, SubmitForReview(session_at=now + timedelta(days=1)), "Ready for the session."),
-        (M1, RecordDetermination(determination=DETERMINATION(now)), "Carried 2 to 1."),
-        (M1, IssueRemedies(remedies=REMEDIES(now)), ""),
+        (M1, RecordDetermination(determination=determination(now)), "Carried 2 to 1."),
+        (M1, IssueRemedies(remedies=remedies(now)), ""),
         (
             M2,
             UpdateCompliance(
@@ -214,48 +200,6 @@ def lifecycle(today: date) -> list[tuple[str, CaseCommandUnion, str]]:
         ),
         (M1, CloseCase(closure_note="Remedies complied with and verified by monitors."), ""),
     ]
-
-
-def DETERMINATION(now: datetime) -> Determination:  # noqa: N802 - reads as the constant it is
-    return Determination(
-        outcome=Outcome.VIOLATION_CONFIRMED,
-        attributions=(
-            Attribution(
-                party="RUS",
-                responsibility=Responsibility.RESPONSIBLE,
-                confidence=AttributionConfidence.HIGH,
-                reasoning="Origin of fire ENE, behind the line of contact.",
-            ),
-            Attribution(
-                party="UKR",
-                responsibility=Responsibility.NOT_RESPONSIBLE,
-                confidence=AttributionConfidence.MODERATE,
-            ),
-        ),
-        votes=Votes(in_favour=2, against=1),
-        dissents=(Dissent(member=M3, statement="The origin is not established beyond doubt."),),
-        reasoning="Crater analysis and two independent bearings converge on fire from ENE.",
-        determined_at=now,
-    )
-
-
-def REMEDIES(now: datetime) -> tuple[Remedy, ...]:  # noqa: N802 - reads as the constant it is
-    return (
-        Remedy(
-            remedy_id="r1",
-            remedy_type=RemedyType.WITHDRAW_WEAPONS,
-            addressed_to="RUS",
-            description="Withdraw 152 mm artillery beyond the withdrawal line.",
-            due_at=now + timedelta(days=7),
-        ),
-        Remedy(
-            remedy_id="r2",
-            remedy_type=RemedyType.ENHANCED_MONITORING,
-            addressed_to="RUS",
-            description="Grant monitors access to the firing positions for 30 days.",
-            due_at=now + timedelta(days=14),
-        ),
-    )
 
 
 # --- what desks received --------------------------------------------------------------------

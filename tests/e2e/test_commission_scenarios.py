@@ -16,12 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 from commission_cell import (
-    DETERMINATION,
     IMPACT,
-    M1,
-    M2,
-    M3,
-    MEMBERS,
     MONITORS,
     action,
     around,
@@ -38,6 +33,7 @@ from commission_cell import (
     rejection_of,
     report,
 )
+from domain_builders import M1, M2, M3, MEMBERS, determination
 from full_cell import FullCell, full_cell
 
 from schemas.kinds.commission import (
@@ -254,7 +250,7 @@ async def test_illegal_transitions_and_non_members_are_refused_with_reasons(
         attempts: list[tuple[str, CaseCommandUnion, int | None, str, str]] = [
             (M2, CloseCase(closure_note="Nothing further."), None,
              "INVALID_TRANSITION", "CLOSE is not allowed in state UNDER_INVESTIGATION"),
-            (M3, RecordDetermination(determination=DETERMINATION(now)), None,
+            (M3, RecordDetermination(determination=determination(now)), None,
              "INVALID_TRANSITION", "DETERMINE is not allowed in state UNDER_INVESTIGATION"),
             (M1, findings, 2, "VERSION_CONFLICT", "acted on version 2, case is at 3"),
             ("usa.eucom", findings, None,

@@ -9,30 +9,36 @@ compares what the killed and restarted subprocess committed with that.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+from domain_builders import (
+    DEMO,
+    M1,
+    M2,
+    M3,
+    NATION_DESKS,
+    allegation,
+    case_action,
+    consignment,
+    determination,
+    envelope,
+    lines_of,
+    offer,
+    order,
+    remedies,
+    support_request,
+    task,
+    task_status,
+)
 
 from schemas import codec
 from schemas.body import Body
-from schemas.common import Area, TimeWindow, TrafficType
-from schemas.desks import DeskRegistry, load_registry
+from schemas.common import TimeWindow
+from schemas.desks import DeskRegistry
 from schemas.envelope import Envelope
-from schemas.kinds.commission import (
-    Attribution,
-    AttributionConfidence,
-    ComplianceStatus,
-    Determination,
-    Dissent,
-    Finding,
-    Outcome,
-    Remedy,
-    RemedyType,
-    Responsibility,
-    Votes,
-)
+from schemas.kinds.commission import ComplianceStatus, Finding
 from schemas.kinds.commission_actions import (
     CaseAction,
     CaseCommandUnion,
@@ -42,25 +48,9 @@ from schemas.kinds.commission_actions import (
     IssueRemedies,
     OpenInvestigation,
     RecordDetermination,
-    RegisterAllegation,
     StartPreliminaryReview,
     SubmitForReview,
     UpdateCompliance,
-)
-from schemas.kinds.support import (
-    CapabilityArea,
-    Commitment,
-    Consignment,
-    ConsignmentLine,
-    ConsignmentStatus,
-    DeliveryPoint,
-    Offer,
-    OfferLine,
-    RequestKind,
-    RequestLine,
-    SupportRequest,
-    TransportMode,
-    Urgency,
 )
 from schemas.kinds.support_actions import (
     Close,
@@ -71,31 +61,15 @@ from schemas.kinds.support_actions import (
     StartSourcing,
     Validate,
 )
-from schemas.kinds.tasking import (
-    OrderType,
-    Task,
-    TaskDomain,
-    TaskingOrder,
-    TaskState,
-    TaskStatus,
-    TaskType,
-)
-from schemas.labels import Classification, Policy, SecurityLabel
-from schemas.precedence import Precedence
+from schemas.kinds.tasking import OrderType, TaskState
 from services.commission.service import CommissionService
 from services.runtime.outbox import Output, ServiceDesk
 from services.runtime.servicedesk import service_desk
 from services.support.service import SupportService
 from services.tasking.service import TaskingService
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = load_registry(ROOT / "deploy/desks/demo.json")
-M1, M2, M3 = "cell.commission-1", "cell.commission-2", "cell.commission-3"
 CASE, REQUEST, ORDER = "case-kill-0001", "req-kill-0001", "opord-kill-0001"
 HQ, WATCH, REQUESTER, GBR, FRA = "cell.mnf-hq", "cell.watch", "ukr.mod", "gbr.pjhq", "fra.cell"
-UNITS = {"GBR": "3 Cdo Bde", "FRA": "BAP Lorient", "POL": "12 Mech Div"}
-NATION_DESKS = {"GBR": GBR, "FRA": FRA, "POL": "pol.mon"}
-REL_TO = ("USA", "UKR", "GBR", "FRA", "DEU", "POL", "CAN", "NLD", "ITA")
 
 
 def registry(*desk_ids: str) -> DeskRegistry:
@@ -108,38 +82,6 @@ SUPPORT_DESKS = registry(REQUESTER, WATCH, GBR, FRA, HQ, "svc.support")
 TASKING_DESKS = registry(HQ, WATCH, GBR, FRA, "pol.mon", "svc.tasking")
 
 
-def envelope(
-    originator: str,
-    body: Body,
-    *,
-    to: tuple[str, ...],
-    now: datetime,
-    released: datetime | None = None,
-    ack_by: datetime | None = None,
-) -> Envelope:
-    at = released or now
-    return Envelope(
-        message_id=uuid.uuid4(),
-        traffic_type=TrafficType.OPERATION,
-        originator=originator,
-        action_to=to,
-        primary_precedence=Precedence.PRIORITY,
-        copy_precedence=Precedence.PRIORITY,
-        label=SecurityLabel(
-            policy=Policy.NATO,
-            classification=Classification.NATO_RESTRICTED,
-            releasable_to=REL_TO,
-            created_at=at,
-        ),
-        subject=f"{type(body).__name__} {body.entity_key() or ''}".strip(),
-        created_at=at,
-        released_at=at,
-        ack_required=ack_by is not None,
-        ack_by=ack_by,
-        body=body,
-    )
-
-
 # --- commission: registration to CLOSED, one refusal on the way --------------------------
 
 
@@ -147,52 +89,18 @@ def commission(now: datetime) -> list[Envelope]:
     """Eleven actions: ten accepted (versions 1..10), one refused (not a member)."""
 
     def act(member: str, command: CaseCommandUnion) -> Envelope:
-        return envelope(
-            member, CaseAction(case_id=CASE, command=command), to=("COMMISSION",), now=now
-        )
+        return case_action(member, CASE, command, at=now)
 
-    remedies = tuple(
-        Remedy(
-            remedy_id=f"r{n}",
-            remedy_type=kind,
-            addressed_to="RUS",
-            description=f"Remedy {n} of the kill scenario.",
-            due_at=now + timedelta(days=7 * n),
-        )
-        for n, kind in ((1, RemedyType.WITHDRAW_WEAPONS), (2, RemedyType.ENHANCED_MONITORING))
-    )
-    determination = Determination(
-        outcome=Outcome.VIOLATION_CONFIRMED,
-        attributions=(
-            Attribution(
-                party="RUS",
-                responsibility=Responsibility.RESPONSIBLE,
-                confidence=AttributionConfidence.HIGH,
-            ),
-        ),
-        votes=Votes(in_favour=2, against=1),
-        dissents=(Dissent(member=M3, statement="The origin is not established."),),
-        reasoning="Two bearings converge on fire from the east.",
-        determined_at=now,
-    )
     complied = ComplianceStatus.COMPLIED
     return [
-        act(
-            "svc.monitoring",
-            RegisterAllegation(
-                title="IMPACT at 47.7000,35.4000",
-                incident_ids=("inc-kill-0001",),
-                respondents=("RUS", "UKR"),
-                summary="3 independent observers",
-            ),
-        ),
+        act("svc.monitoring", allegation("inc-kill-0001")),
         act(M1, StartPreliminaryReview(rapporteur=M2)),
         act(GBR, StartPreliminaryReview(rapporteur=M1)),  # not a member: refused
         act(M2, OpenInvestigation(scope="The impact", investigators=(M2, "pol.mon"))),
         act(M2, DraftFindings(findings=(Finding(finding_id="f1", statement="152 mm."),))),
         act(M2, SubmitForReview(session_at=now + timedelta(days=1))),
-        act(M1, RecordDetermination(determination=determination)),
-        act(M1, IssueRemedies(remedies=remedies)),
+        act(M1, RecordDetermination(determination=determination(now))),
+        act(M1, IssueRemedies(remedies=remedies(now))),
         act(M2, UpdateCompliance(updates=(ComplianceUpdate(remedy_id="r1", status=complied),))),
         act(M1, UpdateCompliance(updates=(ComplianceUpdate(remedy_id="r2", status=complied),))),
         act(M1, CloseCase(closure_note="Remedies complied with.")),
@@ -204,64 +112,31 @@ def commission(now: datetime) -> list[Envelope]:
 
 def support(now: datetime) -> list[Envelope]:
     """Twelve messages: eleven accepted, one refused (an offer from a non-donor)."""
-    ship_to = DeliveryPoint(name="Rzeszow hub")
     by = date.today() + timedelta(days=14)  # noqa: DTZ011 - a calendar date, as desks write it
 
-    def act(desk: str, command: RequestCommandUnion) -> Envelope:
-        body = RequestAction(request_id=REQUEST, command=command)
-        return envelope(desk, body, to=("svc.support",), now=now)
+    def send(desk: str, body: Body) -> Envelope:
+        return envelope(desk, body, to=("svc.support",), at=now)
 
-    def offer(donor: str, offer_id: str, lines: dict[int, int]) -> Envelope:
-        body = Offer(
-            offer_id=offer_id,
-            request_id=REQUEST,
-            commitment=Commitment.FIRM,
-            lines=tuple(
-                OfferLine(line_no=n, quantity=q, available_by=by) for n, q in lines.items()
-            ),
-        )
-        return envelope(donor, body, to=("svc.support",), now=now)
+    def act(desk: str, command: RequestCommandUnion) -> Envelope:
+        return send(desk, RequestAction(request_id=REQUEST, command=command))
+
+    def offered(donor: str, offer_id: str, lines: dict[int, int]) -> Envelope:
+        return send(donor, offer(REQUEST, offer_id, lines, available_by=by))
 
     def shipped(donor: str, consignment_id: str, offer_id: str, lines: dict[int, int]) -> Envelope:
-        body = Consignment(
-            consignment_id=consignment_id,
-            request_id=REQUEST,
-            offer_id=offer_id,
-            status=ConsignmentStatus.DISPATCHED,
-            lines=tuple(ConsignmentLine(line_no=n, quantity=q) for n, q in lines.items()),
-            transport=TransportMode.ROAD,
-            origin="Donor depot",
-            destination=ship_to,
-            dispatched_at=now,
-        )
-        return envelope(donor, body, to=("svc.support",), now=now)
+        return send(donor, consignment(REQUEST, consignment_id, offer_id, lines, at=now))
 
     def received(consignment_id: str, lines: dict[int, int]) -> Envelope:
-        got = tuple(ConsignmentLine(line_no=n, quantity=q) for n, q in lines.items())
-        return act(REQUESTER, ConfirmDelivery(consignment_id=consignment_id, received=got))
+        confirm = ConfirmDelivery(consignment_id=consignment_id, received=lines_of(lines))
+        return act(REQUESTER, confirm)
 
-    request = SupportRequest(
-        request_id=REQUEST,
-        request_kind=RequestKind.MATERIEL,
-        capability_area=CapabilityArea.AIR_DEFENCE,
-        title="Interceptors for the eastern belt",
-        lines=(
-            RequestLine(line_no=1, item="Interceptor missile", quantity=100, unit="EA"),
-            RequestLine(line_no=2, item="Launcher spares set", quantity=10, unit="SET"),
-        ),
-        justification="Sustained strikes on energy infrastructure.",
-        priority_rank=1,
-        urgency=Urgency.URGENT,
-        required_by=by,
-        delivery_point=ship_to,
-    )
     return [
-        envelope(REQUESTER, request, to=("svc.support",), now=now),
+        send(REQUESTER, support_request(REQUEST, required_by=by)),
         act(WATCH, Validate()),
         act(WATCH, StartSourcing(solicit=("COALITION",))),
-        offer(HQ, "off-hq-1", {1: 5}),  # not a donor: refused
-        offer(GBR, "off-gbr-1", {1: 60}),
-        offer(FRA, "off-fra-1", {1: 40, 2: 10}),
+        offered(HQ, "off-hq-1", {1: 5}),  # not a donor: refused
+        offered(GBR, "off-gbr-1", {1: 60}),
+        offered(FRA, "off-fra-1", {1: 40, 2: 10}),
         act(WATCH, CommitOffers(offer_ids=("off-gbr-1", "off-fra-1"))),
         shipped(FRA, "con-fra-1", "off-fra-1", {1: 40, 2: 10}),
         shipped(GBR, "con-gbr-1", "off-gbr-1", {1: 60}),
@@ -278,43 +153,18 @@ def tasking(now: datetime) -> list[Envelope]:
     """An order whose acknowledgements are already overdue, nine follow-ups, one refused."""
     window = TimeWindow(start=now - timedelta(hours=1), end=now + timedelta(days=1))
 
-    def task(nation: str, purpose: str = "Deter and reassure") -> Task:
-        return Task(
-            task_id=f"t-{nation.lower()}",
-            nation=nation,
-            unit=UNITS[nation],
-            domain=TaskDomain.MARITIME if nation == "FRA" else TaskDomain.LAND,
-            task_type=TaskType.PRESENCE_PATROL,
-            purpose=purpose,
-            area=Area(name="Odesa approaches"),
-            window=window,
-        )
-
     def status(nation: str, state: TaskState, *, desk: str | None = None) -> Envelope:
-        body = TaskStatus(
-            order_id=ORDER,
-            task_id=f"t-{nation.lower()}",
-            state=state,
-            unit=UNITS[nation],
-            as_of=now,
-            reason="Hull repairs" if state is TaskState.CANNOT_COMPLY else "",
-        )
-        return envelope(desk or NATION_DESKS[nation], body, to=(HQ,), now=now)
-
-    def order(order_type: OrderType, tasks: tuple[Task, ...], **fields: Any) -> TaskingOrder:
-        return TaskingOrder(
-            order_type=order_type,
-            operation_name="STEADFAST SHIELD",
-            time_frame=window,
-            tasks=tasks,
-            **fields,
-        )
+        reason = "Hull repairs" if state is TaskState.CANNOT_COMPLY else ""
+        body = task_status(ORDER, nation, state, at=now, reason=reason)
+        return envelope(desk or NATION_DESKS[nation], body, to=(HQ,), at=now)
 
     issued = now - timedelta(hours=2)
-    opord = order(OrderType.OPORD, (task("GBR"), task("FRA"), task("POL")), order_id=ORDER)
+    tasks = (task("GBR", window), task("FRA", window), task("POL", window))
+    opord = order(OrderType.OPORD, tasks, window, order_id=ORDER)
     frago = order(
         OrderType.FRAGO,
-        (task("FRA", "Escort the grain convoy instead"),),
+        (task("FRA", window, "Escort the grain convoy instead"),),
+        window,
         order_id=f"{ORDER}-frago-1",
         base_order_id=ORDER,
         change_number=1,
@@ -324,15 +174,14 @@ def tasking(now: datetime) -> list[Envelope]:
             HQ,
             opord,
             to=tuple(NATION_DESKS.values()),
-            now=now,
-            released=issued,
+            at=issued,
             ack_by=issued + timedelta(hours=1),  # past: every RECEIVED task is ack-overdue
         ),
         status("GBR", TaskState.ACKNOWLEDGED),
         status("GBR", TaskState.WILL_COMPLY),
         status("FRA", TaskState.CANNOT_COMPLY),
         status("POL", TaskState.ACKNOWLEDGED, desk=GBR),  # not the tasked nation: refused
-        envelope(HQ, frago, to=(FRA,), now=now, ack_by=now + timedelta(hours=1)),
+        envelope(HQ, frago, to=(FRA,), at=now, ack_by=now + timedelta(hours=1)),
         status("FRA", TaskState.ACKNOWLEDGED),
         status("GBR", TaskState.IN_PROGRESS),
         status("FRA", TaskState.WILL_COMPLY),

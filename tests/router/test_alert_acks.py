@@ -6,29 +6,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
+import domain_builders as build
 import msgspec
 
 from schemas import codec
 from schemas.body import Body
-from schemas.common import Area, TrafficType
-from schemas.desks import load_registry
+from schemas.common import Area
 from schemas.envelope import Envelope
 from schemas.kinds.alert import AttackAlert, AttackType
 from schemas.kinds.liaison import LiaisonMessage
 from schemas.kinds.notifications import AckResponse, Escalation, OperationalAck
-from schemas.labels import Classification, Policy, SecurityLabel
 from schemas.precedence import Precedence
 from schemas.roles import Role
+from services.monitoring import scenario
 from services.router import acks, route
 from services.router.state import RouterState
 
-REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
+REGISTRY = build.DEMO
 CTX = route.Context(registry=REGISTRY, prefix="p.", router_desk="cell.router", state_partitions=3)
 NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
 ALL_NATIONS = ("USA", "UKR", "FRA", "GBR", "DEU", "POL", "ITA", "CAN", "NLD")
+LABEL = scenario.label(NOW, ALL_NATIONS)
 
 
 def _envelope(
@@ -39,26 +39,15 @@ def _envelope(
     in_reply_to: uuid.UUID | None = None,
     ack_by: datetime | None = None,
 ) -> Envelope:
-    return Envelope(
-        message_id=uuid.uuid4(),
-        traffic_type=TrafficType.OPERATION,
-        originator=originator,
-        action_to=to,
-        primary_precedence=Precedence.FLASH,
-        copy_precedence=Precedence.FLASH,
-        label=SecurityLabel(
-            policy=Policy.NATO,
-            classification=Classification.NATO_RESTRICTED,
-            releasable_to=ALL_NATIONS,
-            created_at=NOW,
-        ),
-        subject="attack alert traffic",
-        created_at=NOW,
-        released_at=NOW,
-        in_reply_to=in_reply_to,
-        ack_required=ack_by is not None,
+    return build.envelope(
+        originator,
+        body,
+        to=to,
+        at=NOW,
+        precedence=Precedence.FLASH,
+        label=LABEL,
         ack_by=ack_by,
-        body=body,
+        in_reply_to=in_reply_to,
     )
 
 

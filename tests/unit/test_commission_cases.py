@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from domain_builders import DEMO as REGISTRY
+from domain_builders import M1, M2, M3, allegation, case_action, determination, remedies
 
 from schemas import codec
-from schemas.common import TrafficType
-from schemas.desks import load_registry
 from schemas.envelope import Envelope
-from schemas.kinds.commission import (
-    Attribution,
-    AttributionConfidence,
-    BreachCase,
-    CaseState,
-    ComplianceStatus,
-    Determination,
-    Dissent,
-    Finding,
-    Outcome,
-    Remedy,
-    RemedyType,
-    Responsibility,
-    Votes,
-)
+from schemas.kinds.commission import BreachCase, CaseState, ComplianceStatus, Finding
 from schemas.kinds.commission_actions import (
     CaseAction,
     CaseCommandUnion,
@@ -34,7 +19,6 @@ from schemas.kinds.commission_actions import (
     IssueRemedies,
     OpenInvestigation,
     RecordDetermination,
-    RegisterAllegation,
     StartPreliminaryReview,
     SubmitForReview,
     UpdateCompliance,
@@ -42,13 +26,10 @@ from schemas.kinds.commission_actions import (
 from schemas.kinds.notifications import ActionRejected, Escalation, RejectionCode
 from schemas.precedence import Precedence
 from services.commission.service import CommissionService
-from services.monitoring import scenario
 from services.runtime.outbox import Output, ServiceDesk
 
-REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
 NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
 CASE = "case-inc-0001"
-M1, M2, M3 = "cell.commission-1", "cell.commission-2", "cell.commission-3"
 
 
 def service() -> CommissionService:
@@ -56,19 +37,7 @@ def service() -> CommissionService:
 
 
 def act(originator: str, command: CaseCommandUnion, *, rationale: str = "") -> Envelope:
-    return Envelope(
-        message_id=uuid.uuid4(),
-        traffic_type=TrafficType.OPERATION,
-        originator=originator,
-        action_to=("COMMISSION",),
-        primary_precedence=Precedence.PRIORITY,
-        copy_precedence=Precedence.PRIORITY,
-        label=scenario.label(NOW),
-        subject="case action",
-        created_at=NOW,
-        released_at=NOW,
-        body=CaseAction(case_id=CASE, command=command, rationale=rationale),
-    )
+    return case_action(originator, CASE, command, at=NOW, rationale=rationale)
 
 
 def run(svc: CommissionService, envelope: Envelope, now: datetime = NOW) -> list[Output]:
@@ -83,38 +52,11 @@ def rejection(outputs: list[Output]) -> ActionRejected:
     return body
 
 
-REGISTER = RegisterAllegation(
-    title="IMPACT at 47.7000,35.4000",
-    incident_ids=("inc-0001",),
-    respondents=("RUS", "UKR"),
-    summary="3 independent observers; heaviest weapon ARTILLERY_100MM_PLUS",
+REGISTER = allegation(
+    "inc-0001", summary="3 independent observers; heaviest weapon ARTILLERY_100MM_PLUS"
 )
-DETERMINATION = Determination(
-    outcome=Outcome.VIOLATION_CONFIRMED,
-    attributions=(
-        Attribution(
-            party="RUS",
-            responsibility=Responsibility.RESPONSIBLE,
-            confidence=AttributionConfidence.HIGH,
-        ),
-        Attribution(
-            party="UKR",
-            responsibility=Responsibility.NOT_RESPONSIBLE,
-            confidence=AttributionConfidence.MODERATE,
-        ),
-    ),
-    votes=Votes(in_favour=2, against=1),
-    dissents=(Dissent(member=M3, statement="Origin not established beyond doubt."),),
-    reasoning="Crater analysis and two bearings converge on fire from the east.",
-    determined_at=NOW,
-)
-REMEDY = Remedy(
-    remedy_id="r1",
-    remedy_type=RemedyType.WITHDRAW_WEAPONS,
-    addressed_to="RUS",
-    description="Withdraw 152 mm artillery beyond the withdrawal line.",
-    due_at=NOW + timedelta(days=7),
-)
+DETERMINATION = determination(NOW)
+REMEDY = remedies(NOW)[0]  # one remedy, due in a week
 
 
 def test_full_lifecycle_ends_closed_with_attribution_dissent_remedies_and_compliance() -> None:

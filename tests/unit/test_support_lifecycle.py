@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+
+import domain_builders as build
+from domain_builders import DEMO as REGISTRY
 
 from schemas import codec
 from schemas.body import Body
-from schemas.common import Area, TrafficType
-from schemas.desks import load_registry
+from schemas.common import Area
 from schemas.envelope import Envelope
 from schemas.kinds.alert import AlertStatus, AttackAlert, AttackType
 from schemas.kinds.notifications import ActionRejected, RejectionCode
 from schemas.kinds.support import (
-    CapabilityArea,
-    Commitment,
     Consignment,
     ConsignmentLine,
-    ConsignmentStatus,
-    DeliveryPoint,
     Offer,
-    OfferLine,
     RequestKind,
-    RequestLine,
     RequestState,
     RequestStatus,
     SupportRequest,
-    TransportMode,
-    Urgency,
 )
 from schemas.kinds.support_actions import (
     Clarify,
@@ -42,28 +35,16 @@ from schemas.kinds.support_actions import (
     StartSourcing,
     Validate,
 )
-from schemas.labels import Classification, Policy, SecurityLabel
 from schemas.precedence import Precedence
 from services.runtime.outbox import Output, ServiceDesk
 from services.support.machine import draw_consignment_id
 from services.support.service import SupportService
 from services.support.state import OfferState, RequestRecord, decode_record
 
-REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
 NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
 REQUESTER, WATCH = "ukr.mod", "cell.watch"
 GBR, FRA, USA = "gbr.pjhq", "fra.cell", "usa.eucom"
 REQ = "req-ukr-0001"
-REL_TO = ("USA", "UKR", "GBR", "FRA", "DEU", "POL", "CAN", "NLD", "ITA")
-
-
-def label() -> SecurityLabel:
-    return SecurityLabel(
-        policy=Policy.NATO,
-        classification=Classification.NATO_RESTRICTED,
-        releasable_to=REL_TO,
-        created_at=NOW,
-    )
 
 
 def service() -> SupportService:
@@ -78,19 +59,7 @@ def env(
     precedence: Precedence = Precedence.PRIORITY,
     action_to: tuple[str, ...] = ("svc.support",),
 ) -> Envelope:
-    return Envelope(
-        message_id=uuid.uuid4(),
-        traffic_type=TrafficType.OPERATION,
-        originator=originator,
-        action_to=action_to,
-        primary_precedence=precedence,
-        copy_precedence=precedence,
-        label=label(),
-        subject="support traffic",
-        created_at=NOW,
-        released_at=NOW,
-        body=body,
-    )
+    return build.envelope(originator, body, to=action_to, at=NOW, precedence=precedence)
 
 
 def request(
@@ -99,24 +68,7 @@ def request(
     kind: RequestKind = RequestKind.MATERIEL,
     alert: uuid.UUID | None = None,
 ) -> SupportRequest:
-    draw = kind is RequestKind.DEPOT_DRAW
-    return SupportRequest(
-        request_id=request_id,
-        request_kind=kind,
-        capability_area=CapabilityArea.AIR_DEFENCE,
-        title="Interceptors for the eastern air defence belt",
-        lines=(
-            RequestLine(line_no=1, item="Interceptor missile", quantity=100, unit="EA"),
-            RequestLine(line_no=2, item="Launcher spares set", quantity=10, unit="SET"),
-        ),
-        justification="Sustained strikes on energy infrastructure.",
-        priority_rank=1,
-        urgency=Urgency.URGENT,
-        required_by=date(2026, 4, 1),
-        delivery_point=DeliveryPoint(name="Rzeszow hub"),
-        depot="Depot North" if draw else None,
-        activating_alert=alert,
-    )
+    return build.support_request(request_id, required_by=date(2026, 4, 1), kind=kind, alert=alert)
 
 
 def action(originator: str, command: RequestCommandUnion, request_id: str = REQ) -> Envelope:
@@ -126,32 +78,12 @@ def action(originator: str, command: RequestCommandUnion, request_id: str = REQ)
 def offer(
     donor: str, offer_id: str, lines: dict[int, int], *, valid_until: datetime | None = None
 ) -> Envelope:
-    body = Offer(
-        offer_id=offer_id,
-        request_id=REQ,
-        commitment=Commitment.FIRM,
-        lines=tuple(
-            OfferLine(line_no=n, quantity=q, available_by=date(2026, 3, 30))
-            for n, q in lines.items()
-        ),
-        valid_until=valid_until,
-    )
-    return env(donor, body)
+    by = date(2026, 3, 30)
+    return env(donor, build.offer(REQ, offer_id, lines, available_by=by, valid_until=valid_until))
 
 
 def consignment(donor: str, consignment_id: str, offer_id: str, lines: dict[int, int]) -> Envelope:
-    body = Consignment(
-        consignment_id=consignment_id,
-        request_id=REQ,
-        offer_id=offer_id,
-        status=ConsignmentStatus.DISPATCHED,
-        lines=tuple(ConsignmentLine(line_no=n, quantity=q) for n, q in lines.items()),
-        transport=TransportMode.ROAD,
-        origin="Donor depot",
-        destination=DeliveryPoint(name="Rzeszow hub"),
-        dispatched_at=NOW,
-    )
-    return env(donor, body)
+    return env(donor, build.consignment(REQ, consignment_id, offer_id, lines, at=NOW))
 
 
 def alert(alert_id: str = "alert-0001", *, status: AlertStatus = AlertStatus.ACTIVE) -> Envelope:

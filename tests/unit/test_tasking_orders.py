@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+import domain_builders as build
+from domain_builders import DEMO as REGISTRY
+from domain_builders import NATION_DESKS as DESKS
+from domain_builders import UNITS
 
 from schemas import codec
 from schemas.body import Body
-from schemas.common import Area, Position, TimeWindow, TrafficType
-from schemas.desks import load_registry
+from schemas.common import Position, TimeWindow
 from schemas.envelope import Envelope
 from schemas.kinds.notifications import ActionRejected, Escalation, EscalationReason, RejectionCode
 from schemas.kinds.tasking import (
@@ -17,33 +19,21 @@ from schemas.kinds.tasking import (
     Readiness,
     SitRep,
     Task,
-    TaskDomain,
     TaskingOrder,
     TaskState,
     TaskStatus,
-    TaskType,
 )
-from schemas.labels import Classification, Policy, SecurityLabel
 from schemas.precedence import Precedence
+from services.monitoring import scenario
 from services.runtime.outbox import Output, ServiceDesk
 from services.tasking.service import TaskingService
 from services.tasking.state import OrderRecord
 
-REGISTRY = load_registry(Path(__file__).resolve().parents[2] / "deploy/desks/demo.json")
 NOW = datetime(2026, 3, 14, 13, 12, tzinfo=UTC)
 HQ = "cell.mnf-hq"
 ORDER = "opord-0001"
-UNITS = {"GBR": "3 Cdo Bde", "FRA": "BAP Lorient", "POL": "12 Mech Div"}
-DESKS = {"GBR": "gbr.pjhq", "FRA": "fra.cell", "POL": "pol.mon"}
-
-
-def label() -> SecurityLabel:
-    return SecurityLabel(
-        policy=Policy.NATO,
-        classification=Classification.NATO_RESTRICTED,
-        releasable_to=("FRA", "GBR", "POL", "UKR", "USA"),
-        created_at=NOW,
-    )
+LABEL = scenario.label(NOW, ("FRA", "GBR", "POL", "UKR", "USA"))
+FRAME = TimeWindow(start=NOW, end=NOW + timedelta(days=1))
 
 
 def service() -> TaskingService:
@@ -58,54 +48,30 @@ def env(
     action_to: tuple[str, ...] = ("svc.tasking",),
     ack: bool = False,
 ) -> Envelope:
-    return Envelope(
-        message_id=uuid.uuid4(),
-        traffic_type=TrafficType.OPERATION,
-        originator=originator,
-        action_to=action_to,
-        primary_precedence=Precedence.IMMEDIATE,
-        copy_precedence=Precedence.IMMEDIATE,
-        label=label(),
-        subject="tasking traffic",
-        created_at=NOW,
-        released_at=NOW,
-        ack_required=ack,
-        ack_by=NOW + timedelta(hours=1) if ack else None,
-        body=body,
+    ack_by = NOW + timedelta(hours=1) if ack else None
+    precedence = Precedence.IMMEDIATE
+    return build.envelope(
+        originator, body, to=action_to, at=NOW, precedence=precedence, label=LABEL, ack_by=ack_by
     )
 
 
 def task(nation: str, purpose: str = "Deter and reassure") -> Task:
-    return Task(
-        task_id=f"t-{nation.lower()}",
-        nation=nation,
-        unit=UNITS[nation],
-        domain=TaskDomain.MARITIME if nation == "FRA" else TaskDomain.LAND,
-        task_type=TaskType.PRESENCE_PATROL,
-        purpose=purpose,
-        area=Area(name="Odesa approaches"),
-        window=TimeWindow(start=NOW + timedelta(hours=2), end=NOW + timedelta(hours=10)),
-    )
+    window = TimeWindow(start=NOW + timedelta(hours=2), end=NOW + timedelta(hours=10))
+    return build.task(nation, window, purpose)
 
 
 def order(originator: str = HQ) -> Envelope:
-    body = TaskingOrder(
-        order_id=ORDER,
-        order_type=OrderType.OPORD,
-        operation_name="STEADFAST SHIELD",
-        time_frame=TimeWindow(start=NOW, end=NOW + timedelta(days=1)),
-        tasks=(task("GBR"), task("FRA"), task("POL")),
-    )
+    tasks = (task("GBR"), task("FRA"), task("POL"))
+    body = build.order(OrderType.OPORD, tasks, FRAME, order_id=ORDER)
     return env(originator, body, action_to=("gbr.pjhq", "fra.cell", "pol.mon"), ack=True)
 
 
 def frago(change: int, purpose: str) -> Envelope:
-    body = TaskingOrder(
+    body = build.order(
+        OrderType.FRAGO,
+        (task("FRA", purpose),),
+        FRAME,
         order_id=f"{ORDER}-frago-{change}",
-        order_type=OrderType.FRAGO,
-        operation_name="STEADFAST SHIELD",
-        time_frame=TimeWindow(start=NOW, end=NOW + timedelta(days=1)),
-        tasks=(task("FRA", purpose),),
         base_order_id=ORDER,
         change_number=change,
     )
@@ -113,14 +79,7 @@ def frago(change: int, purpose: str) -> Envelope:
 
 
 def status(nation: str, state: TaskState, *, reason: str = "", desk: str | None = None) -> Envelope:
-    body = TaskStatus(
-        order_id=ORDER,
-        task_id=f"t-{nation.lower()}",
-        state=state,
-        unit=UNITS[nation],
-        as_of=NOW,
-        reason=reason,
-    )
+    body = build.task_status(ORDER, nation, state, at=NOW, reason=reason)
     return env(desk or DESKS[nation], body, action_to=(HQ,))
 
 
