@@ -58,6 +58,15 @@ def test_quick_run_writes_results_for_every_scenario(kafka_bootstrap: str, tmp_p
         assert len(scenario.ratio.values) == run.settings["repeats"]
         assert _positive(scenario.ours), key
         assert _positive(scenario.baseline), key
+    # The router scenario measures routing: every injected record is delivered, none refused.
+    eos = run.scenarios["router_eos"].ours
+    assert eos is not None
+    assert eos.notes["router_routed_share"] == 1.0
+    # The servers under test were profiled (py-spy) or say why not.
+    for key in ("publish_single", "publish_batch", "router_eos", "fanout"):
+        profiled = run.scenarios[key].profile
+        assert profiled is not None, key
+        assert profiled.samples > 0 or profiled.error, key
     text = markdown.read_text(encoding="utf-8")
     assert "QUICK" in text
     for key in run.scenarios:
