@@ -153,7 +153,8 @@ def test_monitoring_desk_may_register_but_not_act_further() -> None:
     assert again.code is RejectionCode.DUPLICATE_ENTITY
 
 
-def test_confirmed_violation_cannot_close_before_remedies() -> None:
+def determined() -> CommissionService:
+    """A service holding the case determined (violation confirmed), no remedies yet."""
     svc = service()
     for envelope in [
         act(M1, REGISTER),
@@ -164,22 +165,18 @@ def test_confirmed_violation_cannot_close_before_remedies() -> None:
         act(M1, RecordDetermination(determination=DETERMINATION)),
     ]:
         run(svc, envelope)
+    return svc
+
+
+def test_confirmed_violation_cannot_close_before_remedies() -> None:
+    svc = determined()
     refused = rejection(run(svc, act(M1, CloseCase(closure_note="done"))))
     assert refused.code is RejectionCode.INVALID_TRANSITION
 
 
 def test_overdue_remedy_alerts_once() -> None:
-    svc = service()
-    for envelope in [
-        act(M1, REGISTER),
-        act(M1, StartPreliminaryReview(rapporteur=M2)),
-        act(M2, OpenInvestigation(scope="s", investigators=(M2,))),
-        act(M2, DraftFindings(findings=(Finding(finding_id="f1", statement="x"),))),
-        act(M2, SubmitForReview()),
-        act(M1, RecordDetermination(determination=DETERMINATION)),
-        act(M1, IssueRemedies(remedies=(REMEDY,))),
-    ]:
-        run(svc, envelope)
+    svc = determined()
+    run(svc, act(M1, IssueRemedies(remedies=(REMEDY,))))
     assert svc.tick(NOW + timedelta(days=1)) == []
     outputs = svc.tick(NOW + timedelta(days=8))
     alerts = [codec.decode(o.value or b"") for o in outputs if ".submit." in o.topic]
