@@ -76,23 +76,14 @@ def _wait_healthy(gateway_port: int) -> None:
             time.sleep(0.5)
 
 
-def test_cell_up_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP"}
-    gateway_port = free_port()
-    env |= {"CELL_PORT": str(gateway_port), "CELL_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+def _cell_up(
+    args: list[str], env: dict[str, str]
+) -> tuple[subprocess.Popen[str], queue.Queue[str], threading.Thread]:
+    """`cell up <args>` with its output read line by line into the queue by the thread."""
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "services.cli.main",
-            "up",
-            "--state-dir",
-            str(tmp_path),
-            "--kafka-port",
-            str(free_port()),
-        ],
+        [sys.executable, "-m", "services.cli.main", "up", *args],
         cwd=ROOT,
-        env=env,
+        env=env | {"PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -101,6 +92,16 @@ def test_cell_up_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
     assert proc.stdout is not None
     reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
     reader.start()
+    return proc, lines, reader
+
+
+def test_cell_up_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP"}
+    gateway_port = free_port()
+    env |= {"CELL_PORT": str(gateway_port), "CELL_LOG_FORMAT": "json"}
+    args = ["--state-dir", str(tmp_path), "--kafka-port", str(free_port())]
+    proc, lines, reader = _cell_up(args, env)
+    assert proc.stdout is not None
     seen: list[str] = []
     try:
         _wait_for(proc, lines, "cell is up", seen, UP_TIMEOUT_S)
@@ -160,20 +161,9 @@ def test_services_die_with_cell_up_killed_by_sigkill(kafka_bootstrap, tmp_path):
         "CELL_TOPIC_PREFIX": prefix,
         "CELL_PORT": str(gateway_port),
         "CELL_LOG_FORMAT": "json",
-        "PYTHONPATH": str(ROOT),
     }
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "services.cli.main", "up", "--state-dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
+    proc, lines, reader = _cell_up(["--state-dir", str(tmp_path)], env)
     assert proc.stdout is not None
-    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
-    reader.start()
     seen: list[str] = []
     children: dict[int, bytes] = {}
     try:
