@@ -8,10 +8,9 @@ from aiohttp import web
 
 from schemas.desks import DeskRegistry
 from services.gateway import access, inbox, keys, ops, queries, submit
-from services.gateway.auth import auth_middleware, load_desks
+from services.gateway.auth import load_desks
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.openapi import OpenApiRegistry
-from services.gateway.problems import problem_middleware
 from services.gateway.publisher import Publisher
 from services.gateway.settings import GatewaySettings
 
@@ -39,8 +38,8 @@ def create_app(
 ) -> web.Application:
     """Build the gateway; Kafka clients start with the app (``cleanup_ctx``), lazily."""
     app = web.Application(
-        # Outermost first: the request line sees problems; problems see auth failures.
-        middlewares=[access.access_middleware, problem_middleware, auth_middleware],
+        # One middleware: request id, connection cap, auth, problems, metrics, request line.
+        middlewares=[access.access_middleware],
         client_max_size=settings.max_body_bytes,
         handler_args={
             "max_line_size": settings.max_header_line_bytes,

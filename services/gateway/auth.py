@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,6 @@ from schemas.desks import Desk, DeskRegistry, RegistryError, load_registry
 from services.gateway import keys
 from services.gateway.problems import Problem
 from services.runtime.errors import ConfigurationError
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _CHALLENGE = 'Bearer realm="paris-cell"'
 _RDN_NAMES = {
@@ -96,12 +93,9 @@ def authenticate(request: web.Request, registry: DeskRegistry) -> Desk:
     raise _unauthenticated("credentials required: a bearer token or a client certificate")
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def authenticate_route(request: web.Request, route: str) -> None:
     """Authenticate every request except to operations documented as public (health,
-    metrics, docs). Unknown paths need credentials too: anonymous callers learn no routes."""
-    resource = request.match_info.route.resource
-    canonical = resource.canonical if resource is not None else None
-    if canonical not in request.app[keys.OPENAPI].public_paths:
+    metrics, docs): sets ``keys.DESK``. Unknown paths need credentials too: anonymous
+    callers learn no routes. Called by the gateway's middleware (``access``)."""
+    if route not in request.app[keys.OPENAPI].public_paths:
         request[keys.DESK] = authenticate(request, request.app[keys.REGISTRY])
-    return await handler(request)

@@ -61,12 +61,41 @@ class GatewayMetrics:
             "Desks with at least one open WebSocket stream.",
             registry=self.registry,
         )
+        self.shed = Counter(
+            "cell_gateway_shed",
+            "Submissions refused at once (503 overloaded) because the gateway had its limit "
+            "of publishes in flight for their precedence, by precedence.",
+            ("precedence",),
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "cell_gateway_in_flight",
+            "Submissions admitted and not yet answered (the admission control's count).",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "cell_gateway_queue_depth",
             "Items waiting, by queue (publish.<producer> in flight, ws send queues).",
             ("queue",),
             registry=self.registry,
         )
+
+        # ``.labels()`` hashes and validates its values on every call: the per-request
+        # children are looked up once per (route, method, status) and kept.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and observe its duration."""
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.request_seconds.labels(route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -67,8 +67,11 @@ _PROBLEM_TEXT = {
     415: "Content-Type must be application/json.",
     422: "Validation failed; `errors` names each field path.",
     429: "Per-desk rate limit exceeded; see Retry-After.",
-    503: "Kafka is unavailable (a write was not acknowledged in time, or the query views "
-    "have not caught up); see Retry-After.",
+    503: "Unavailable; see Retry-After and `code`: `overloaded` (the gateway has as many "
+    "submissions in flight as it admits for that precedence: refused at once, nothing was "
+    "sent; FLASH and IMMEDIATE keep a reserved share), `broker_unavailable` (Kafka did not "
+    "acknowledge a write in time), `too_many_connections`, or the query views have not "
+    "caught up.",
 }
 _RETRY_AFTER = {429, 503}
 

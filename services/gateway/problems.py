@@ -1,16 +1,16 @@
 """RFC 9457 problem details: the one error shape of the gateway.
 
-Handlers raise ``Problem`` (or a ``CellError`` / aiohttp ``HTTPException``); the middleware
-renders every one as ``application/problem+json`` with a stable ``code`` clients key on, the
-field ``path`` of each validation error, and the request id to quote to an operator. Unknown
-exceptions become a 500 whose detail reveals nothing; every known condition has its own
-status, so a 500 always means a bug.
+Handlers raise ``Problem`` (or a ``CellError`` / aiohttp ``HTTPException``); the gateway's
+middleware (``access``) renders every one with ``rendered`` as ``application/problem+json``
+with a stable ``code`` clients key on, the field ``path`` of each validation error, and the
+request id to quote to an operator. Unknown exceptions become a 500 whose detail reveals
+nothing; every known condition has its own status, so a 500 always means a bug.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Annotated
 
@@ -27,8 +27,6 @@ log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:paris-cell:problem:"
 _ENCODER = msgspec.json.Encoder()
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class FieldError(Struct, frozen=True, kw_only=True):
@@ -143,21 +141,22 @@ def from_http_exception(exc: web.HTTPException) -> Problem:
     return Problem(exc.status, _HTTP_CODES.get(exc.status, "http_error"), detail, headers=headers)
 
 
-@web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = str(request.get(keys.REQUEST_ID, ""))
-    try:
-        return await handler(request)
-    except Problem as exc:
-        return exc.response(request_id)
-    except CellError as exc:
+def rendered(request: web.Request, exc: Exception, request_id: str) -> tuple[web.Response, str]:
+    """The problem response of what a handler raised, and its ``code``.
+
+    An unknown exception is logged with its traceback.
+    Redirects and 2xx raised as ``HTTPException`` are re-raised, not rendered.
+    """
+    if isinstance(exc, Problem):
+        problem = exc
+    elif isinstance(exc, CellError):
         retry_after = request.app[keys.SETTINGS].retry_after_s
-        return Problem.from_cell_error(exc, retry_after_s=retry_after).response(request_id)
-    except web.HTTPException as exc:
+        problem = Problem.from_cell_error(exc, retry_after_s=retry_after)
+    elif isinstance(exc, web.HTTPException):
         if exc.status < HTTPStatus.BAD_REQUEST:  # redirects and 2xx raised by aiohttp
-            raise
-        return from_http_exception(exc).response(request_id)
-    except Exception:
-        log.exception("request_failed", request_id=request_id, path=request.path)
+            raise exc
+        problem = from_http_exception(exc)
+    else:
+        log.error("request_failed", request_id=request_id, path=request.path, exc_info=exc)
         problem = Problem(500, "internal", "unexpected error; quote the request id to support")
-        return problem.response(request_id)
+    return problem.response(request_id), problem.code

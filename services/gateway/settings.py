@@ -51,6 +51,30 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     rate_bytes_burst: Annotated[
         float, Meta(ge=1024, description="Per-desk body bytes burst (token bucket size)")
     ] = 8.0 * _MIB
+    max_in_flight: Annotated[
+        int,
+        Meta(
+            ge=2,
+            le=1_000_000,
+            description="Most submissions (batch items count one each) admitted and waiting "
+            "for Kafka at once; past it a submission is refused at once with 503 `overloaded` "
+            "(admission control). The default is about a quarter second of the measured "
+            "single-POST maximum of one gateway process (~1,800/s on 2 cores), so an admitted "
+            "submission is answered well within the publish deadline",
+        ),
+    ] = 512
+    reserved_in_flight: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Share of max_in_flight that ROUTINE and PRIORITY may not use: "
+            "IMMEDIATE may use half of it, FLASH all of it, so a ROUTINE flood never sheds "
+            "FLASH",
+        ),
+    ] = 128
+    overload_retry_after_s: Annotated[
+        int, Meta(ge=1, le=3600, description="Retry-After sent with 503 `overloaded`")
+    ] = 1
     publish_deadline_s: Annotated[
         float,
         Meta(gt=0, le=120, description="Longest wait for Kafka to acknowledge a write (then 503)"),
@@ -105,6 +129,9 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
             raise ValueError("`rate_messages_burst` must be at least `max_batch`")
         if self.rate_bytes_burst < self.max_body_bytes:
             raise ValueError("`rate_bytes_burst` must be at least `max_body_bytes`")
+        # A full batch of ROUTINE must fit below the reserved share, or it could never pass.
+        if self.max_in_flight - self.reserved_in_flight < self.max_batch:
+            raise ValueError("`max_in_flight` - `reserved_in_flight` must be at least `max_batch`")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("`tls_cert` and `tls_key` go together")
         if self.tls_client_ca and not self.tls_cert:

@@ -6,9 +6,16 @@ idempotent producer), with its topic, partition and offset. ``message_id`` is th
 idempotency key: a client that did not get an answer retries with the same id; the gateway
 forwards it again and the router delivers (originator, message id) once.
 
+Admission control (``admission.py``) comes first, before the body is decoded: past the
+gateway's limit of submissions in flight for their precedence, a submission is refused at
+once with 503 ``overloaded`` and Retry-After, and nothing of it reaches Kafka. Only the
+claimed ``primary_precedence`` is read to decide (a one-field decode, and only when the
+limit is near); FLASH claimed by a desk without the FLASH role counts as ROUTINE.
+
 Batch status: 202 when every item was accepted; 503 (problem, Retry-After) when none was
-and Kafka was unavailable for at least one, so the whole batch can be retried as is; 207
-otherwise, with a result per item, in order (202 with the position, or a problem).
+and Kafka was unavailable for at least one or the gateway shed at least one, so the whole
+batch can be retried as is; 207 otherwise, with a result per item, in order (202 with the
+position, or a problem). A batch's items are admitted one each, highest precedence first.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from schemas.precedence import Precedence
 from schemas.roles import Role
 from schemas.strict import find_unknown_field
 from services.gateway import keys
+from services.gateway.admission import Admission, claimed, claimed_in, overloaded
 from services.gateway.limits import DeskLimiter
 from services.gateway.openapi import JSON, Operation, Parameter, Response, route
 from services.gateway.problems import FieldError, Problem, ProblemDocument
@@ -45,6 +53,7 @@ _UNTYPED = msgspec.json.Decoder()
 _SUBMISSION_INFO = msgspec.inspect.type_info(Submission)
 _TRACEPARENT = re.compile(codec.TRACEPARENT_PATTERN)
 LIMITER: web.AppKey[DeskLimiter] = web.AppKey("limiter", DeskLimiter)
+ADMISSION: web.AppKey[Admission] = web.AppKey("admission", Admission)
 
 
 class Accepted(Struct, frozen=True, kw_only=True):
@@ -166,6 +175,62 @@ def _seal(submission: Submission, desk: Desk, now: datetime, path: str = "$") ->
         ) from None
 
 
+async def _publish_items(
+    request: web.Request,
+    desk: Desk,
+    items: list[object],
+    admitted: list[bool],
+    claims: list[Precedence],
+) -> tuple[list[BatchItem | None], Precedence | None, bool]:
+    """Decode, check, seal and publish the admitted items of a batch.
+
+    Returns the result per item, the highest precedence shed (None if none was) and
+    whether Kafka was unavailable for at least one item.
+    """
+    now = datetime.now(UTC)
+    request_id = str(request.get(keys.REQUEST_ID, ""))
+    results: list[BatchItem | None] = [None] * len(items)
+    envelopes: list[tuple[int, Envelope]] = []
+    shed: Precedence | None = None
+    for index, item in enumerate(items):
+        if not admitted[index]:
+            claim = claims[index]
+            if shed is None or claim.rank > shed.rank:
+                shed = claim
+            refused = overloaded(request, claim)
+            results[index] = BatchItem(
+                index=index, status=503, problem=refused.document(request_id)
+            )
+            continue
+        path = f"$.submissions[{index}]"
+        try:
+            submission = _submission(item, path)
+            _authorise(desk, submission, path)
+            envelopes.append((index, _seal(submission, desk, now, path)))
+        except Problem as refused:
+            results[index] = BatchItem(
+                index=index, status=refused.status, problem=refused.document(request_id)
+            )
+    if not envelopes:  # all shed or refused: answered at once, nothing sent
+        return results, shed, False
+    published = await request.app[keys.PUBLISHER].publish_many(
+        [envelope for _, envelope in envelopes], traceparent=_traceparent(request)
+    )
+    broker_down = False
+    for (index, envelope), outcome in zip(envelopes, published, strict=True):
+        if isinstance(outcome, Published):
+            results[index] = BatchItem(
+                index=index, status=202, accepted=_accepted(envelope, outcome)
+            )
+        else:
+            broker_down |= isinstance(outcome, BrokerUnavailable)
+            problem = _unavailable(request, outcome, envelope.message_id)
+            results[index] = BatchItem(
+                index=index, status=problem.status, problem=problem.document(request_id)
+            )
+    return results, shed, broker_down
+
+
 def _traceparent(request: web.Request) -> str:
     """Continue the caller's trace with a new span of ours, or start one."""
     incoming = request.headers.get("traceparent", "").strip().lower()
@@ -212,6 +277,18 @@ async def post_message(request: web.Request) -> web.Response:
     desk = keys.desk_of(request)
     _require_json(request)
     body = await _read_body(request)
+    admission = request.app[ADMISSION]
+    # Below the lowest ceiling every precedence is admitted: no need to read the claim.
+    precedence = claimed_in(desk, body) if admission.pressed else Precedence.ROUTINE
+    if not admission.admit(precedence):
+        raise overloaded(request, precedence)
+    try:
+        return await _publish_one(request, desk, body)
+    finally:
+        admission.release()
+
+
+async def _publish_one(request: web.Request, desk: Desk, body: bytes) -> web.Response:
     _limit(request, desk, messages=1, nbytes=len(body))
     submission = _submission(_parse_json(body))
     _authorise(desk, submission)
@@ -251,37 +328,21 @@ async def post_batch(request: web.Request) -> web.Response:
             413, "batch_too_large", f"a batch holds at most {settings.max_batch} submissions"
         )
     _limit(request, desk, messages=len(items), nbytes=len(body))
-    now = datetime.now(UTC)
-    request_id = str(request.get(keys.REQUEST_ID, ""))
-    results: list[BatchItem | None] = [None] * len(items)
-    envelopes: list[tuple[int, Envelope]] = []
-    for index, item in enumerate(items):
-        path = f"$.submissions[{index}]"
-        try:
-            submission = _submission(item, path)
-            _authorise(desk, submission, path)
-            envelopes.append((index, _seal(submission, desk, now, path)))
-        except Problem as refused:
-            results[index] = BatchItem(
-                index=index, status=refused.status, problem=refused.document(request_id)
-            )
-    published = await request.app[keys.PUBLISHER].publish_many(
-        [envelope for _, envelope in envelopes], traceparent=_traceparent(request)
-    )
-    broker_down = False
-    for (index, envelope), outcome in zip(envelopes, published, strict=True):
-        if isinstance(outcome, Published):
-            results[index] = BatchItem(
-                index=index, status=202, accepted=_accepted(envelope, outcome)
-            )
-        else:
-            broker_down |= isinstance(outcome, BrokerUnavailable)
-            problem = _unavailable(request, outcome, envelope.message_id)
-            results[index] = BatchItem(
-                index=index, status=problem.status, problem=problem.document(request_id)
-            )
+    admission = request.app[ADMISSION]
+    claims = [
+        claimed(desk, item.get("primary_precedence") if isinstance(item, dict) else None)
+        for item in items
+    ]
+    admitted = admission.admit_each(claims)
+    held = admitted.count(True)
+    try:
+        results, shed, broker_down = await _publish_items(request, desk, items, admitted, claims)
+    finally:
+        admission.release(held)
     final = tuple(r for r in results if r is not None)
     accepted = sum(1 for r in final if r.status == 202)  # noqa: PLR2004
+    if accepted == 0 and shed is not None:
+        raise overloaded(request, shed)
     if accepted == 0 and broker_down:
         raise Problem(
             503,
@@ -306,7 +367,11 @@ _TRACE = Parameter(
 
 
 def setup(app: web.Application) -> None:
-    app[LIMITER] = DeskLimiter(app[keys.SETTINGS])
+    settings = app[keys.SETTINGS]
+    app[LIMITER] = DeskLimiter(settings)
+    app[ADMISSION] = Admission(
+        settings.max_in_flight, settings.reserved_in_flight, app[keys.METRICS]
+    )
     route(
         app,
         Operation(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -42,16 +41,12 @@ _decoder = msgspec.json.Decoder(dict[str, Any])
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
     """Every line the production JSON configuration writes while the test runs."""
-    configure_logging("ops-test", fmt="json", level="INFO")
-    root = logging.getLogger()
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
+    configure_logging("ops-test", fmt="json", level="INFO", stream=stream)
     try:
         yield stream
     finally:
-        root.removeHandler(handler)
+        configure_logging("ops-test", fmt="json", level="INFO")
 
 
 def fresh(envelope: Envelope) -> Envelope:
