@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from bench.machine import cpu_seconds
+from services.runtime.process import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT_S = 15.0
@@ -71,6 +72,7 @@ def python_module(
             env=full_env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - prctl only, see services.runtime.process
         )
     finally:
         if not isinstance(sink, int):
@@ -112,6 +114,7 @@ async def run_loadgen(mode: str, config: msgspec.Struct, timeout_s: float) -> by
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent(),
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)

@@ -26,6 +26,7 @@ from bench.stats import Latency, Spread, ratios
 from schemas.precedence import Precedence
 from schemas.topics import inbox_topic, submit_topic
 from services.gateway.auth import load_desks
+from services.runtime.process import die_with_parent
 
 MESSAGE = "liaison.message.v1"
 SENDER, RECIPIENT = "usa.eucom", "ukr.mod"
@@ -42,6 +43,7 @@ async def _start_relay(cfg: RelayConfig) -> asyncio.subprocess.Process:
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
+        preexec_fn=die_with_parent(),
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 60.0)

@@ -40,6 +40,7 @@ from schemas import codec
 from schemas.precedence import Precedence
 from schemas.topics import inbox_topic
 from services.runtime import kafka
+from services.runtime.process import die_with_parent
 from services.runtime.settings import CommonSettings
 
 MESSAGE = "liaison.message.v1"
@@ -58,6 +59,7 @@ async def _start_client(cfg: WsConfig) -> asyncio.subprocess.Process:
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent(),
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 180.0)

@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import importlib.util
 import json
 import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from deploy.kafka.launcher import BrokerError, KafkaCluster
 from schemas.desks import RegistryError
 from services.cli.topics import print_report, specs_for
 from services.runtime.errors import CellError
+from services.runtime.process import die_with_parent
 from services.runtime.provision import provision
 from services.runtime.settings import CommonSettings, load
 
@@ -45,29 +44,6 @@ def available_services() -> list[str]:
         if importlib.util.find_spec(f"services.{s}") is not None
         and importlib.util.find_spec(f"services.{s}.__main__") is not None
     ]
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that has the kernel SIGTERM the child when this process dies (Linux).
-
-    SIGTERM, not SIGKILL: a service stops cleanly on it (commits, closes its clients). The
-    libc lookup happens here, in the parent: a forked child of a threaded process (asyncio
-    waits for children in threads) should do as little as possible before ``exec``.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def die_with_parent() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the prctl: nobody will signal
-            os._exit(1)  # before exec; a self-SIGTERM would meet the parent's Python handler
-
-    return die_with_parent
 
 
 def _say(message: str) -> None:
@@ -90,7 +66,7 @@ class Component:
             env=self.env,
             # PDEATHSIG is bound to the forking thread: this is the event loop's, which lives
             # as long as `cell up` supervises.
-            preexec_fn=_death_signal_setter(),
+            preexec_fn=die_with_parent(),
         )
         self.state = "up"
 

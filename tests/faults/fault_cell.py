@@ -27,6 +27,7 @@ import msgspec
 from schemas import topics
 from schemas.desks import Desk, DeskRegistry
 from schemas.precedence import LANES_HIGH_FIRST
+from services.runtime.process import die_with_parent
 from services.runtime.provision import provision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,12 @@ class Proc:
     def start(self) -> Proc:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv
-                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=out
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - prctl only
             )
         return self
 
