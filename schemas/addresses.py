@@ -6,6 +6,7 @@ On the wire an address is a plain string so that non-Python consumers need no ex
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -62,8 +63,13 @@ class Address(Struct, frozen=True):
         return self.kind is not AddressKind.DESK
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address:
-    """Structure an address string; ``ValueError`` when it is not one."""
+    """Structure an address string; ``ValueError`` when it is not one.
+
+    Cached: the router parses every addressee of every message, from a small vocabulary
+    (desk ids, groups); ``Address`` is immutable.
+    """
     if not _ADDRESS_RE.fullmatch(text):
         raise ValueError(f"not an address: {text!r}")
     if text in {"ALL", "COALITION", "COMMISSION"}:
