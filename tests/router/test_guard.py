@@ -18,7 +18,7 @@ from schemas.kinds.control import Minimize, MinimizeStatus
 from schemas.kinds.notifications import AddresseeRole, NonDeliveryReason
 from schemas.labels import Classification
 from schemas.precedence import Precedence
-from services.router import guard, route
+from services.router import guard, reports, route
 from services.router.addressing import expand
 from services.router.state import RouterState
 
@@ -224,3 +224,12 @@ def test_poison_is_dead_lettered_with_original_bytes() -> None:
     assert letter.value == b"\xff not json"
     assert dict(letter.headers)["dlq-reason"] == b"undecodable"
     assert decode_audit(plan.outputs[1].value).decision is Decision.DEAD_LETTERED
+
+
+def test_report_ids_are_the_uuid5_of_what_they_report_on():
+    """Retried transactions must produce the very same reports: the id is uuid5, unchanged."""
+    subject = uuid.uuid4()
+    for what, recipient in (("delivery", "ukr.mod"), ("non_delivery", "ROLE:WATCH")):
+        expected = uuid.uuid5(reports._NAMESPACE, f"{subject}:{what}:{recipient}")
+        assert reports.report_id(subject, what, recipient) == expected
+    assert reports.report_id(subject, "delivery", "a") != reports.report_id(subject, "x", "a")
