@@ -4,7 +4,11 @@ The pool holds at most ``size`` consumers (started lazily, kept for the life of 
 read_committed, no group, manual assignment). A read borrows one, assigns the one lane
 partition, seeks, reads up to the requested count or the lane's committed end, and gives
 it back; a request that finds every consumer busy waits its turn within its deadline. So
-the number of Kafka clients is fixed however many requests arrive.
+the number of Kafka clients is fixed however many requests arrive. A read that starts where
+an idle consumer's last read of the same lane stopped (a stream catching up page by page)
+gets that consumer, which keeps its position and what it has prefetched: no seek, no offset
+lookups while its last fetch showed more committed records, the next page is mostly in
+memory already.
 
 Offsets below the log start (retention) are clamped to it: the desk gets what is still
 retained. Records that do not decode as an envelope are skipped and logged (the router
@@ -58,15 +62,17 @@ def to_record(lane: Precedence, message: Any) -> InboxRecord | None:  # noqa: AN
 class CatchUpPool:
     def __init__(self, settings: CommonSettings, *, size: int) -> None:
         self._settings = settings
-        self._idle: asyncio.Queue[Any] = asyncio.Queue()
+        self._idle: list[Any] = []
         self._slots = asyncio.Semaphore(size)
         self._all: list[Any] = []
         self._count = 0
+        # id(consumer) -> (lane partition, next offset) after its last complete read
+        self._at: dict[int, tuple[TopicPartition, int]] = {}
 
     @contextlib.asynccontextmanager
-    async def _borrow(self) -> AsyncIterator[Any]:
+    async def _borrow(self, at: tuple[TopicPartition, int] | None = None) -> AsyncIterator[Any]:
         async with self._slots:
-            consumer = None if self._idle.empty() else self._idle.get_nowait()
+            consumer = self._take_idle(at)
             if consumer is None:
                 self._count += 1
                 consumer = kafka.consumer(
@@ -84,10 +90,22 @@ class CatchUpPool:
                 healthy = True
             finally:
                 if healthy:
-                    self._idle.put_nowait(consumer)
+                    self._idle.append(consumer)
                 else:  # state unknown after a failure or a cancelled read: drop it
+                    self._at.pop(id(consumer), None)
                     self._all.remove(consumer)
                     await stop_client(consumer, self._settings.kafka_timeout_s)
+
+    def _take_idle(self, at: tuple[TopicPartition, int] | None) -> Any:  # noqa: ANN401
+        """The idle consumer left at ``at`` if any, else the one idle longest, else None."""
+        if not self._idle:
+            return None
+        for i, consumer in enumerate(self._idle):
+            if at is not None and self._at.get(id(consumer)) == at:
+                return self._idle.pop(i)
+        consumer = self._idle.pop(0)
+        self._at.pop(id(consumer), None)
+        return consumer
 
     async def read(self, topic: str, lane: Precedence, start: int, limit: int) -> list[InboxRecord]:
         """Up to ``limit`` committed records of ``topic`` (one partition) from ``start``."""
@@ -102,15 +120,25 @@ class CatchUpPool:
         self, topic: str, lane: Precedence, start: int, limit: int
     ) -> list[InboxRecord]:
         tp = TopicPartition(topic, 0)
-        async with self._borrow() as consumer:
-            consumer.assign([tp])
-            end = (await consumer.end_offsets([tp]))[tp]  # the LSO under read_committed
-            begin = (await consumer.beginning_offsets([tp]))[tp]
-            position = max(start, begin)
+        async with self._borrow((tp, start)) as consumer:
+            sticky = self._at.pop(id(consumer), None) == (tp, start)
+            if sticky:  # already there (see the module docstring): keep what it prefetched
+                position = start
+                # Its last fetch's stable offset can only be behind the true one: a page ends
+                # early at worst. Past it, ask the broker.
+                end = consumer.last_stable_offset(tp)
+                if end is None or end <= start:
+                    end = (await consumer.end_offsets([tp]))[tp]  # the LSO under read_committed
+            else:
+                consumer.assign([tp])
+                end = (await consumer.end_offsets([tp]))[tp]
+                begin = (await consumer.beginning_offsets([tp]))[tp]
+                position = max(start, begin)
+                consumer.seek(tp, position)
             out: list[InboxRecord] = []
             if position >= end:
+                self._at[id(consumer)] = (tp, position)
                 return out
-            consumer.seek(tp, position)
             while len(out) < limit:
                 batch = await consumer.getmany(
                     tp, timeout_ms=_POLL_MS, max_records=limit - len(out)
@@ -121,6 +149,7 @@ class CatchUpPool:
                         out.append(record)
                 if await consumer.position(tp) >= end:
                     break
+            self._at[id(consumer)] = (tp, await consumer.position(tp))
             return out
 
     async def offset_at(self, topic: str, when_ms: int) -> int | None:
@@ -137,6 +166,8 @@ class CatchUpPool:
 
     async def aclose(self) -> None:
         consumers, self._all = self._all, []
+        self._idle.clear()
+        self._at.clear()
         for consumer in consumers:
             await stop_client(consumer, self._settings.kafka_timeout_s)
 
