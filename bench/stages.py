@@ -21,6 +21,8 @@ import aiohttp
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
+from bench.httpload import end_cursor
+
 DEADLINE_S = 30.0
 MARKS = ("post", "accepted", "submit", "inbox", "committed", "frame")
 STAGES = (
@@ -118,6 +120,7 @@ async def stages(cfg: StagesConfig) -> dict[str, Any]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DEADLINE_S)) as http:
             ws = await http.ws_connect(
                 f"{cfg.url}/v1/stream",
+                params={"cursor": await end_cursor(http, cfg.url, cfg.recipient_token)},
                 headers={"Authorization": f"Bearer {cfg.recipient_token}"},
             )
 
