@@ -8,8 +8,8 @@ split by partition number and every part is one transaction: inbox copies, repor
 copies, audit, dead letters, router state and the input offsets
 (``send_offsets_to_transaction``) commit or abort together. Every reader is read_committed.
 A lower lane's part is planned in chunks (``preempt_chunk_records``); when a higher lane has
-records waiting at a chunk boundary, the part commits what is planned and rewinds the rest, so
-a FLASH never waits for a whole ROUTINE batch (``lanes``).
+records waiting at a chunk boundary (or had some within the last second), the part commits what
+is planned and rewinds the rest, so a FLASH never waits for a whole ROUTINE batch (``lanes``).
 
 Failure: any error inside a transaction (abort, fencing, timeout) ends the session: clients
 are closed, the in-memory state is dropped, and a new session rejoins the group, rebuilds the
@@ -213,11 +213,11 @@ class _Session:
         """Plan each partition number's records (highest lane first, offset order) in chunks.
 
         Between chunks the loop yields, so the consumer takes in fetch responses, and asks the
-        scheduler whether a higher lane has records waiting; if so, that number stops: what is
-        planned commits (its offsets are each partition's last planned record + 1) and the rest
-        is rewound, to be fetched again after the higher lane. Only planned records touch the
-        state (``plan`` applies its dedup writes at once), so a rewound record is routed later
-        exactly as if it had never been fetched.
+        scheduler whether a higher lane has records waiting (or had lately); if so, that number
+        stops: what is planned commits (its offsets are each partition's last planned record
+        + 1) and the rest is rewound, to be fetched again after the higher lane. Only planned
+        records touch the state (``plan`` applies its dedup writes at once), so a rewound
+        record is routed later exactly as if it had never been fetched.
         """
         now = datetime.now(UTC)
         minimize = self._minimize()
