@@ -31,7 +31,7 @@ class RouterSettings(CommonSettings, frozen=True, kw_only=True):
             description="Submissions planned between two checks for a higher lane's backlog; "
             "a lower lane's batch yields to it at the next check",
         ),
-    ] = 50
+    ] = 20
     fetch_partition_bytes: Annotated[
         int,
         msgspec.Meta(
