@@ -5,11 +5,16 @@ queue is full the producer waits, at most ``stall_s``: a client that has not tak
 frame in that time is a slow client, and ``put`` raises ``SlowClient`` so the session can
 close it with a resumable cursor. Memory per connection is therefore bounded by
 ``maxsize`` frames, whatever the client does.
+
+``get`` returns the highest ``priority`` first, FIFO among equal priorities: a stream puts
+each record with its lane's rank, so a FLASH overtakes ROUTINE frames already queued (the
+writer computes each frame's resume cursor when it writes it, so that stays exact).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -23,7 +28,8 @@ class SendQueue(Generic[T]):
     def __init__(self, maxsize: int, *, stall_s: float) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
-        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self._queue: asyncio.PriorityQueue[tuple[int, int, T]] = asyncio.PriorityQueue(maxsize)
+        self._seq = itertools.count()  # FIFO among equal priorities; items are never compared
         self._stall_s = stall_s
         self.high_water = 0  # the deepest the queue has been: tests and metrics read it
 
@@ -39,17 +45,18 @@ class SendQueue(Generic[T]):
     def room(self) -> int:
         return self._queue.maxsize - self._queue.qsize()
 
-    async def put(self, item: T) -> None:
+    async def put(self, item: T, priority: int = 0) -> None:
+        entry = (-priority, next(self._seq), item)
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait(entry)
         except asyncio.QueueFull:
             try:
-                await asyncio.wait_for(self._queue.put(item), self._stall_s)
+                await asyncio.wait_for(self._queue.put(entry), self._stall_s)
             except TimeoutError:
                 raise SlowClient(f"send queue full for {self._stall_s:.1f}s") from None
         self.high_water = max(self.high_water, self._queue.qsize())
 
     async def get(self) -> T:
-        item = await self._queue.get()
+        _, _, item = await self._queue.get()
         self._queue.task_done()
         return item

@@ -1,8 +1,9 @@
 """``GET /v1/stream``: the WebSocket push of a desk's inbox.
 
 Per session three owned tasks: the *pump* reads pending records from the session cursor
-(memory window first, catch-up pool when older, highest lane first) and puts one JSON text
-frame per message into the bounded send queue; the *writer* takes frames and writes them;
+(memory window first, catch-up pool when older, highest lane first) and puts them into the
+bounded send queue, where a higher lane overtakes queued lower ones; the *writer* takes the
+highest, makes its JSON text frame with the resume cursor of what is written, and writes it;
 the *receiver* reads client frames (ignored; larger than ``ws_max_frame_bytes`` closes the
 socket with 1009) and notices the close. The pump reads no more than the queue has room
 for, so a backlog streams at the client's pace; a client that takes nothing for the stall
@@ -26,8 +27,9 @@ from aiohttp import WSMsgType, web
 from schemas.desks import Desk
 from services.gateway import keys
 from services.gateway.inbox.cursor import Cursor
-from services.gateway.inbox.models import StreamClosing
-from services.gateway.inbox.routes import cursor_param, page_items
+from services.gateway.inbox.lanes import InboxRecord
+from services.gateway.inbox.models import InboxMessage, StreamClosing
+from services.gateway.inbox.routes import cursor_param
 from services.gateway.inbox.sendqueue import SendQueue, SlowClient
 from services.gateway.inbox.state import STATE, InboxState
 from services.runtime.errors import BrokerUnavailable
@@ -54,7 +56,7 @@ class Session:
         settings = state.settings
         # Half a heartbeat to take one frame: shorter than the missed-pong close (1.5
         # heartbeats) that a stalled client would hit next, so it gets its resume cursor.
-        self.queue: SendQueue[tuple[bytes, Cursor]] = SendQueue(
+        self.queue: SendQueue[InboxRecord] = SendQueue(
             settings.ws_send_queue, stall_s=settings.ws_heartbeat_s / 2
         )
 
@@ -67,16 +69,26 @@ class Session:
             if not records:
                 await signal.wait()
                 continue
-            for item in page_items(self.state, self.cursor, records):
-                self.cursor = self.cursor.advanced(item.lane, item.offset)
-                await self.queue.put((_ENCODER.encode(item), self.cursor))
+            for record in records:
+                self.cursor = self.cursor.advanced(record.lane, record.offset)
+                # A higher lane overtakes what is queued; FIFO within a lane.
+                await self.queue.put(record, priority=record.lane.rank)
 
     async def _write(self) -> None:
         while True:
-            frame, after = await self.queue.get()
+            record = await self.queue.get()
+            # The resume cursor is the written one: each lane advanced past the records of it
+            # written so far (queued ones of a lower lane stay ahead of it, to be re-read).
+            after = self.written.advanced(record.lane, record.offset)
+            frame = InboxMessage(
+                cursor=self.state.cursors.encode(after),
+                lane=record.lane,
+                offset=record.offset,
+                message=msgspec.Raw(record.value),
+            )
             # Uncompressed: the frame is in the transport before the first await below.
             self.written = after
-            await self.ws.send_frame(frame, WSMsgType.TEXT)
+            await self.ws.send_frame(_ENCODER.encode(frame), WSMsgType.TEXT)
 
     async def _receive(self) -> None:
         async for message in self.ws:
