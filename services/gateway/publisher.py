@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -168,9 +169,13 @@ class Publisher:
         close_s = settings.publish_deadline_s
         self._closer = _Closer(close_s)
         # Metric children looked up once, not with ``.labels()`` per message (bench profile).
-        self._depth = {
-            name: metrics.queue_depth.labels(f"publish.{name}") for name in (FLASH, BULK)
-        }
+        # Records awaiting their acknowledgement, per producer; the gauges read them at
+        # scrape time instead of two locked updates per record.
+        self._awaiting = dict.fromkeys((FLASH, BULK), 0)
+        for name in (FLASH, BULK):
+            metrics.queue_depth.labels(f"publish.{name}").set_function(
+                functools.partial(self._awaiting.__getitem__, name)
+            )
         self._topics = {p: submit_topic(p, prefix=settings.topic_prefix) for p in Precedence}
         self._latency = {p: metrics.publish_seconds.labels(p.value) for p in Precedence}
         self._published = {p: metrics.published.labels(p.value) for p in Precedence}
@@ -249,15 +254,15 @@ class Publisher:
         end: float,
     ) -> None:
         loop = asyncio.get_running_loop()
-        gauges = self._depth
+        awaiting = self._awaiting
         for _, slot, _, _ in pending.values():
-            gauges[slot.name].inc()
+            awaiting[slot.name] += 1
         try:
             if pending:
                 await asyncio.wait(pending, timeout=max(0.0, end - loop.time()))
         finally:
             for _, slot, _, _ in pending.values():
-                gauges[slot.name].dec()
+                awaiting[slot.name] -= 1
         for future, (index, slot, producer, started) in pending.items():
             envelope = envelopes[index]
             precedence = envelope.primary_precedence

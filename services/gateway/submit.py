@@ -117,6 +117,11 @@ def _convert(raw: object) -> Submission:
         return msgspec.convert(raw, Submission)
     except msgspec.ValidationError as exc:
         raise DecodeError.from_msgspec(exc) from None
+    except OverflowError as exc:
+        # A datetime at the edge of the calendar (``0001-01-01T00:04:00+02:00``) passes
+        # msgspec, then overflows when a struct's check converts it to UTC; msgspec wraps
+        # only ValueError and TypeError, so this one is the client's input error too.
+        raise DecodeError(f"a date-time is out of range: {exc}") from None
 
 
 def _submission(raw: object, path: str = "$") -> Submission:

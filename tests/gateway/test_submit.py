@@ -260,3 +260,13 @@ async def test_batch_over_the_limit_is_413(make_client, make_settings, auth, new
     response = await post(client, "fra.cell", {"submissions": items}, auth, "/v1/messages:batch")
     assert response.status == 413
     assert (await response.json())["code"] == "batch_too_large"
+
+
+async def test_a_date_time_at_the_edge_of_the_calendar_is_422_not_500(
+    gateway_client, auth, new_submission
+):
+    # Valid ISO 8601, but one year 1 minus two hours overflows when converted to UTC.
+    body = new_submission(created_at="0001-01-01T00:04:00+02:00")
+    response = await gateway_client.post("/v1/messages", json=body, headers=auth("fra.cell"))
+    assert response.status == 422, await response.text()
+    assert (await response.json())["code"] == "invalid_input"
