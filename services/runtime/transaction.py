@@ -7,9 +7,10 @@ absorbed here so the callers only see the classified errors their sessions resta
   exception nobody reads ("Future exception was never retrieved" at shutdown); they are read.
 - When the producer's sender task dies ("Unexpected error during batch delivery", e.g. a
   coordinator lost during a broker kill, aiokafka #1004 / #1151), its transaction manager is
-  left in a fatal state and the next ``begin_transaction`` fails an internal assertion. That is
-  a broken client, not a bug of ours: it is raised as ``BrokerUnavailable`` and the session is
-  rebuilt with new clients.
+  left in a fatal state: the next ``begin_transaction`` fails an internal assertion, and a
+  send in the transaction under way raises ``IllegalOperation`` ("not in transaction"), which
+  is not a ``KafkaError``. Both are a broken client, not a bug of ours: they are raised as
+  ``BrokerUnavailable`` and the session is rebuilt with new clients.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalOperation
 
 from services.runtime.errors import BrokerUnavailable
 
@@ -62,7 +64,7 @@ async def commit(
 
     try:
         await asyncio.wait_for(transaction(), timeout_s)
-    except (AssertionError, asyncio.InvalidStateError) as exc:
+    except (AssertionError, IllegalOperation, asyncio.InvalidStateError) as exc:
         raise BrokerUnavailable(f"Kafka producer unusable after a failure: {exc!r}") from exc
     finally:
         for future in futures:

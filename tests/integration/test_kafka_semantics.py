@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 from aiokafka import TopicPartition
@@ -181,3 +182,29 @@ async def test_transaction_commit_is_all_or_nothing_and_a_broken_producer_is_cla
     finally:
         await admin.close()
     assert committed[TopicPartition(source, 0)].offset == 7
+
+
+async def test_a_sender_dying_mid_transaction_is_classified(kafka_bootstrap, unique, create_topics):
+    """The sender dies between two sends of one transaction (a leader killed mid-batch): the
+    next send raises aiokafka's IllegalOperation, which is no KafkaError and used to end the
+    router (CI, leader kill test). It must be the retriable BrokerUnavailable, and nothing of
+    the transaction may become visible."""
+    (out,) = await create_topics(unique("out"))
+    producer = kafka.producer(
+        _settings(kafka_bootstrap), client_id="tx", transactional_id=unique("tx")
+    )
+    await producer.start()
+
+    def dying() -> Iterator[Output]:
+        yield Output(topic=out, key=b"k", value=b"first")
+        producer._txn_manager.fatal_error(KafkaError("sender task died"))  # as _fail_all does
+        yield Output(topic=out, key=b"k", value=b"second")
+
+    try:
+        with pytest.raises(BrokerUnavailable, match="IllegalOperation"):
+            await transaction.commit(
+                producer, dying(), offsets=None, group=unique("group"), timeout_s=30
+            )
+    finally:
+        await kafka.stop_client(producer, 5)
+    assert await _read_all(kafka_bootstrap, out, isolation="read_committed", expected=0) == []
