@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError
 
 from schemas.desks import RegistryError, load_registry
 from schemas.topics import state_topic
@@ -47,7 +46,7 @@ from services.router.producers import PartitionProducers
 from services.router.reader import HEADER_INSTANCE, StateReader
 from services.router.route import Context, Plan, plan
 from services.router.state import RouterState
-from services.runtime import canonical, kafka, metrics, transaction
+from services.runtime import canonical, kafka, metrics, sessions, transaction
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable, ConfigurationError
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -59,7 +58,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 Observer = Callable[[Any, Plan], None]
-_RESTART_DELAY_S = 1.0
 # aiokafka sends no new fetch to a broker while one is in flight there: with the default
 # 500 ms long poll, a partition whose records were just consumed waits for the fetch still
 # parked on the other lanes. A short long poll bounds that wait (bench: e2e_latency).
@@ -81,15 +79,11 @@ async def run(
         desks = registry if registry is not None else load_registry(Path(settings.desks_file))
     except RegistryError as exc:
         raise ConfigurationError(str(exc)) from exc
-    while not stop.is_set():
-        try:
-            await _Session(settings, desks, observer).run(stop)
-        except (KafkaError, BrokerUnavailable, TimeoutError) as exc:
-            log.warning("router_session_failed", error=repr(exc))
-            if await wait_or_stop(stop, _RESTART_DELAY_S):
-                return
-        else:
-            return
+
+    async def session(stop: asyncio.Event) -> None:
+        await _Session(settings, desks, observer).run(stop)
+
+    await sessions.supervise(session, stop, component="router", event="router_session_failed")
 
 
 class _Session:

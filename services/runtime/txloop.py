@@ -23,11 +23,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
 
 from schemas import codec
 from schemas.topics import DEADLETTER
-from services.runtime import canonical, kafka, metrics, transaction
+from services.runtime import canonical, kafka, metrics, sessions, transaction
 from services.runtime.deadletter import SourceRecord
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.lifecycle import TaskGroupOwner, wait_or_stop
@@ -37,7 +36,6 @@ from services.runtime.settings import CommonSettings
 from services.runtime.statefeed import replay
 
 log = get_logger(__name__)
-_RESTART_DELAY_S = 1.0
 _REJECTED = b"notify.rejected"  # HEADER_KIND of ActionRejected
 
 
@@ -73,16 +71,11 @@ async def run_loop(
 ) -> None:
     """Run sessions until ``stop``; a failed session is rebuilt from Kafka, never patched."""
     metrics.serve(settings.metrics_port)
-    while not stop.is_set():
-        session = _Session(settings, name, input_topic, state_topic, make_handler())
-        try:
-            await session.run(stop)
-        except (KafkaError, BrokerUnavailable, TimeoutError) as exc:
-            log.warning("session_failed", component=name, error=repr(exc))
-            if await wait_or_stop(stop, _RESTART_DELAY_S):
-                return
-        else:
-            return
+
+    async def session(stop: asyncio.Event) -> None:
+        await _Session(settings, name, input_topic, state_topic, make_handler()).run(stop)
+
+    await sessions.supervise(session, stop, component=name, event="session_failed")
 
 
 class _Session:
