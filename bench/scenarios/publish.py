@@ -225,6 +225,6 @@ def _bound(ours: Arm, base: Arm, unit: str) -> str:
         f"that kept it {server:.2f} busy of the one core it can use, on a 2-core machine "
         "shared with wrk, the broker and (see CPU pressure) other work. Per request it runs "
         "auth, a strict decode, label and role checks, sealing, encode, headers, metrics and "
-        "an access log line, then waits for the acks=all acknowledgement (py-spy: aiohttp "
-        "request handling, msgspec decode/encode and aiokafka's batch building dominate)"
+        "an access log line, then waits for the acks=all acknowledgement; the profile below "
+        "says where that CPU goes"
     )

@@ -342,10 +342,11 @@ async def run_flash(ctx: Context, broker_pid: int | None) -> list[Scenario]:
             },
             bound=(
                 "the FLASH path shares the router's event loop and transactions and the "
-                "gateway's tail and writer with the ROUTINE flood: the lane scheduler pauses "
-                "ROUTINE once FLASH is seen, but a ROUTINE batch already in its transaction "
-                "(up to 500 records) commits first, and the recipient's stream sends FLASH "
-                "first only among records already in the gateway's windows"
+                "gateway's tail and writer with the ROUTINE flood: the router pauses ROUTINE "
+                "while FLASH has a backlog and a ROUTINE batch being planned yields every "
+                "CELL_PREEMPT_CHUNK_RECORDS (20) records, so a FLASH waits for at most that "
+                "chunk's transaction; the gateway's tail takes the FLASH lane of a fetch first "
+                "and the stream's send queue hands FLASH out before ROUTINE frames already queued"
             ),
         )
     ]
