@@ -129,39 +129,17 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 for i in ids
             ]
             ctx.say(f"ws: repeat {repeat + 1}/{knobs.repeats}: gateway, {sessions} sessions")
-            gateway = cell.start_gateway(
-                ctx.bootstrap,
-                prefix,
-                CELL_DESKS_FILE=str(desks_file),
-                CELL_MAX_CONNECTIONS=str(sessions + 100),
-                # The tail's start (offsets of every inbox partition, 1,084 here) does not
-                # finish within the 10 s default on this machine: a finding, recorded.
-                CELL_KAFKA_TIMEOUT_S=str(TAIL_TIMEOUT_S),
-            )
+            gateway = _start_gateway(ctx, prefix, desks_file, sessions)
             try:
                 await _tail_started(gateway.log)
                 before = await _settled_rss(gateway.pid, settle)
-                client = await _start_client(
-                    WsConfig(
-                        url=f"{gateway.url}/v1/stream",
-                        sessions=[
-                            (secret, cursors.get(secret, ""))
-                            for secret in tokens.values()
-                            for _ in range(PER_STREAM)
-                        ],
-                        expect=ids,
-                    )
-                )
+                client = await _start_client(_streams(gateway, tokens, cursors, ids))
                 after = await _settled_rss(gateway.pid, settle)
                 mem["ours"].append((after - before) / sessions)
                 idle_rss["gateway_idle_rss"] = before
                 meter = CpuMeter({"gateway": gateway.pid, **pids})
                 t0 = time.monotonic()
-                for value in values:
-                    futures = [
-                        await producer.send(t, value=value, key=None, headers=[]) for t in topics
-                    ]
-                await asyncio.wait_for(asyncio.gather(*futures), 30.0)
+                await _write(producer, topics, values)
                 result = await _finish(client)
                 rate["ours"].append(sessions * per_desk / (result["done_at"] - t0))
                 cpu["ours"] = meter.shares() | {
@@ -200,15 +178,16 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 }
             finally:
                 base.stop()
-        fan = _Fanout(
-            ctx=ctx,
+        profiled = await _profile_fanout(
+            ctx,
             prefix=prefix,
             desks_file=desks_file,
             tokens=tokens,
+            cursors=cursors,
             topics=topics,
             producer=producer,
+            per_desk=per_desk * 3,
         )
-        profiled = await fan.profile(cursors, per_desk=per_desk * 3)
     finally:
         await asyncio.wait_for(producer.stop(), 30.0)
     settings: dict[str, object] = {
@@ -278,61 +257,69 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
     ]
 
 
-class _Fanout:
+def _start_gateway(ctx: Context, prefix: str, desks_file: Path, sessions: int) -> cell.Service:
+    return cell.start_gateway(
+        ctx.bootstrap,
+        prefix,
+        CELL_DESKS_FILE=str(desks_file),
+        CELL_MAX_CONNECTIONS=str(sessions + 100),
+        # The tail's start (offsets of every inbox partition, 1,084 here) does not
+        # finish within the 10 s default on this machine: a finding, recorded.
+        CELL_KAFKA_TIMEOUT_S=str(TAIL_TIMEOUT_S),
+    )
+
+
+def _streams(
+    gateway: cell.Service, tokens: dict[str, str], cursors: dict[str, str], expect: list[str]
+) -> WsConfig:
+    """Every desk's four streams, each resumed from its desk's cursor (none: the start)."""
+    return WsConfig(
+        url=f"{gateway.url}/v1/stream",
+        sessions=[
+            (secret, cursors.get(secret, ""))
+            for secret in tokens.values()
+            for _ in range(PER_STREAM)
+        ],
+        expect=expect,
+    )
+
+
+async def _write(producer: Any, topics: list[str], values: list[bytes]) -> None:  # noqa: ANN401
+    futures = [
+        await producer.send(t, value=v, key=None, headers=[]) for v in values for t in topics
+    ]
+    await asyncio.wait_for(asyncio.gather(*futures), 30.0)
+
+
+async def _profile_fanout(
+    ctx: Context,
+    *,
+    prefix: str,
+    desks_file: Path,
+    tokens: dict[str, str],
+    cursors: dict[str, str],
+    topics: list[str],
+    producer: Any,  # noqa: ANN401 - aiokafka is untyped
+    per_desk: int,
+) -> profile.Profile:
     """An extra pass for the profile: a fresh gateway, every session resumed, a longer burst."""
+    ctx.say(f"ws: py-spy profile of the gateway fanning out {per_desk} per desk")
+    template = envelope(MESSAGE)
+    ids = [uuid.uuid4() for _ in range(per_desk)]
+    values = [codec.encode(msgspec.structs.replace(template, message_id=i)) for i in ids]
+    gateway = _start_gateway(ctx, prefix, desks_file, len(tokens) * PER_STREAM)
+    try:
+        await _tail_started(gateway.log)
+        client = await _start_client(_streams(gateway, tokens, cursors, [str(i) for i in ids]))
 
-    def __init__(
-        self,
-        *,
-        ctx: Context,
-        prefix: str,
-        desks_file: Path,
-        tokens: dict[str, str],
-        topics: list[str],
-        producer: Any,  # noqa: ANN401 - aiokafka is untyped
-    ) -> None:
-        self.ctx, self.prefix, self.desks_file = ctx, prefix, desks_file
-        self.tokens, self.topics, self.producer = tokens, topics, producer
+        async def burst() -> None:
+            await _write(producer, topics, values)
+            await _finish(client)
 
-    async def profile(self, cursors: dict[str, str], *, per_desk: int) -> profile.Profile:
-        self.ctx.say(f"ws: py-spy profile of the gateway fanning out {per_desk} per desk")
-        template = envelope(MESSAGE)
-        ids = [uuid.uuid4() for _ in range(per_desk)]
-        gateway = cell.start_gateway(
-            self.ctx.bootstrap,
-            self.prefix,
-            CELL_DESKS_FILE=str(self.desks_file),
-            CELL_MAX_CONNECTIONS=str(len(self.tokens) * PER_STREAM + 100),
-            CELL_KAFKA_TIMEOUT_S=str(TAIL_TIMEOUT_S),
-        )
-        try:
-            await _tail_started(gateway.log)
-            client = await _start_client(
-                WsConfig(
-                    url=f"{gateway.url}/v1/stream",
-                    sessions=[
-                        (secret, cursors.get(secret, ""))
-                        for secret in self.tokens.values()
-                        for _ in range(PER_STREAM)
-                    ],
-                    expect=[str(i) for i in ids],
-                )
-            )
-
-            async def burst() -> None:
-                for message_id in ids:
-                    value = codec.encode(msgspec.structs.replace(template, message_id=message_id))
-                    futures = [
-                        await self.producer.send(t, value=value, key=None, headers=[])
-                        for t in self.topics
-                    ]
-                await asyncio.wait_for(asyncio.gather(*futures), 30.0)
-                await _finish(client)
-
-            seconds = 1.0 if self.ctx.knobs.quick else 3.0
-            return await profile.during(gateway.pid, burst(), seconds=seconds)
-        finally:
-            gateway.stop()
+        seconds = 1.0 if ctx.knobs.quick else 3.0
+        return await profile.during(gateway.pid, burst(), seconds=seconds)
+    finally:
+        gateway.stop()
 
 
 def _message_id(frame: str) -> str:
