@@ -52,6 +52,21 @@ class BatchLoad:
     ledger: Ledger = field(default_factory=Ledger)
     sent: int = 0  # messages handed to the first attempt so far
     rng: random.Random = field(default_factory=lambda: random.Random(9))
+    # A hold stops new batches once ``sent`` reaches ``held_at`` until release(): a test can
+    # then be sure a fault lands mid-stream however fast the machine runs the load.
+    held_at: int | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def hold(self, at: int) -> None:
+        """Start no batch beyond ``at`` sent messages until :meth:`release`."""
+        self.held_at = at
+        self._released.clear()
+
+    def release(self) -> bool:
+        """Let the load go on; True when messages remain to be sent (the load is mid-stream)."""
+        self.held_at = None
+        self._released.set()
+        return self.sent < self.total
 
     def _next_batch(self) -> tuple[str, list[dict[str, Any]]] | None:
         if self.sent >= self.total:
@@ -97,7 +112,11 @@ class BatchLoad:
             return items
 
     async def _worker(self, http: aiohttp.ClientSession) -> None:
-        while (job := self._next_batch()) is not None:
+        while True:
+            while self.held_at is not None and self.sent >= self.held_at:
+                await self._released.wait()
+            if (job := self._next_batch()) is None:
+                return
             desk, items = job
             pending = items
             while pending:

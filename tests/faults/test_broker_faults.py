@@ -101,19 +101,26 @@ async def test_kill9_submit_and_inbox_leaders_during_20k_submissions(
     async with Inboxes(cell.bootstrap, cell.registry, cell.prefix) as inboxes:
         loading = asyncio.create_task(load.run())
         try:
+            # The load is held short of its end while the victim is looked up and released
+            # as the node dies: each kill lands mid-stream however fast the machine is.
+            load.hold(3_000)
             await load.reached(2_000)
             victim = await leader_of(cell.bootstrap, submit_topic)
+            load.release()
             cluster.node(victim).kill()
+            mid_stream = load.sent < LEADER_KILL_MESSAGES
             events.append(f"kill -9 node {victim} (leader of {submit_topic.split('.', 1)[1]}[0])")
             await load.reached(len(load.ledger.acked) + 2_000)
             await restart(cluster, victim)
             events.append(f"restart node {victim}")
+            load.hold(12_000)
             await load.reached(10_000)
             victim = await leader_of(cell.bootstrap, inbox_topic)
+            load.release()
             cluster.node(victim).kill()
+            mid_stream = mid_stream and load.sent < LEADER_KILL_MESSAGES
             events.append(f"kill -9 node {victim} (leader of {inbox_topic.split('.', 1)[1]})")
             await load.reached(len(load.ledger.acked) + 2_000)
-            mid_stream = load.sent < LEADER_KILL_MESSAGES
             await restart(cluster, victim)
             events.append(f"restart node {victim}")
             await asyncio.wait_for(loading, 900)
@@ -145,13 +152,15 @@ async def test_sigstop_leader_longer_than_session_timeout(
     async with Inboxes(cell.bootstrap, cell.registry, cell.prefix) as inboxes:
         loading = asyncio.create_task(load.run())
         try:
+            load.hold(2_000)  # released as the broker stops: the pause lands mid-stream
             await load.reached(1_000)
             victim = await leader_of(cell.bootstrap, cell.submit_topics()[3])
             node = cluster.node(victim)
+            load.release()
             node.pause()
+            mid_stream = load.sent < PAUSE_MESSAGES
             try:
                 await asyncio.sleep(PAUSE_S)
-                mid_stream = load.sent < PAUSE_MESSAGES
             finally:
                 node.resume()
             await asyncio.wait_for(loading, 600)
@@ -222,15 +231,17 @@ async def test_whole_cluster_down_30s_answers_503_and_recovers_without_restarts(
     async with Inboxes(cell.bootstrap, cell.registry, cell.prefix) as inboxes:
         loading = asyncio.create_task(load.run())
         try:
+            load.hold(1_000)  # released as the cluster dies: the outage lands mid-stream
             await load.reached(500)
+            load.release()
             for node in cluster.nodes:
                 node.kill()
+            mid_stream = load.sent < 3_000
             stop = asyncio.Event()
             probing = asyncio.create_task(_probe(cell, gateway, outage, stop))
             await asyncio.sleep(OUTAGE_S)
             stop.set()
             await asyncio.wait_for(probing, 60)
-            mid_stream = load.sent < 3_000
             for node in cluster.nodes:
                 node.start()
             restarted = time.monotonic()

@@ -84,13 +84,14 @@ async def test_gateway_kill9_with_100_streams_resume_without_gap_or_duplicate(
             await _all_connected(clients)
             loading = asyncio.create_task(load.run())
             try:
+                load.hold(1_600)  # released as the gateway dies: the kill lands mid-stream
                 await load.reached(800)
                 await _all_received(clients)
                 before_kill = [c.connects for c in clients]
+                mid_stream = load.release()
                 await current[0].kill9()
                 current[0] = cell.gateway(CELL_WS_HEARTBEAT_S="5", CELL_KAFKA_TIMEOUT_S="10")
                 await cell.wait_http(current[0])
-                mid_stream = load.sent < MESSAGES
                 await asyncio.wait_for(loading, 600)
             finally:
                 loading.cancel()
