@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.logging import get_logger
+from services.runtime.partitioner import cached_partitioner
 from services.runtime.settings import CommonSettings
 
 
@@ -55,6 +56,7 @@ def producer(
         # Whole-send deadline: a record not acknowledged by then fails instead of waiting.
         max_batch_size=256 * 1024,
         metadata_max_age_ms=30_000,
+        partitioner=cached_partitioner,
         **security(settings),
     )
 
