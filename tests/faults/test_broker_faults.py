@@ -110,10 +110,10 @@ async def test_kill9_submit_and_inbox_leaders_during_20k_submissions(
             cluster.node(victim).kill()
             mid_stream = load.sent < LEADER_KILL_MESSAGES
             events.append(f"kill -9 node {victim} (leader of {submit_topic.split('.', 1)[1]}[0])")
+            load.hold(12_000)  # before the restart, which may outlast the rest of the load
             await load.reached(len(load.ledger.acked) + 2_000)
             await restart(cluster, victim)
             events.append(f"restart node {victim}")
-            load.hold(12_000)
             await load.reached(10_000)
             victim = await leader_of(cell.bootstrap, inbox_topic)
             load.release()
