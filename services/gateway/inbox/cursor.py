@@ -58,14 +58,27 @@ class Cursor(msgspec.Struct, frozen=True, array_like=True):
         return cls(desk, (0, 0, 0, 0))
 
     def offset(self, lane: Precedence) -> int:
-        return self.offsets[LANES_HIGH_FIRST.index(lane)]
+        return self.offsets[_INDEX[lane]]
 
     def advanced(self, lane: Precedence, record_offset: int) -> Cursor:
         """The cursor after delivering the record at ``record_offset`` of ``lane``."""
-        index = LANES_HIGH_FIRST.index(lane)
-        offsets = list(self.offsets)
-        offsets[index] = max(offsets[index], record_offset + 1)
-        return Cursor(self.desk, (offsets[0], offsets[1], offsets[2], offsets[3]))
+        # Called per frame of every stream: no list, no search of the lane order.
+        index = _INDEX[lane]
+        offsets = self.offsets
+        if record_offset < offsets[index]:
+            return self
+        a, b, c, d = offsets
+        nxt = record_offset + 1
+        if index == 0:
+            return Cursor(self.desk, (nxt, b, c, d))
+        if index == 1:
+            return Cursor(self.desk, (a, nxt, c, d))
+        if index == 2:  # noqa: PLR2004 - the lane's position
+            return Cursor(self.desk, (a, b, nxt, d))
+        return Cursor(self.desk, (a, b, c, nxt))
+
+
+_INDEX: dict[Precedence, int] = {lane: i for i, lane in enumerate(LANES_HIGH_FIRST)}
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -2,8 +2,10 @@
 
 Per session three owned tasks: the *pump* reads pending records from the session cursor
 (memory window first, catch-up pool when older, highest lane first) and puts them into the
-bounded send queue, where a higher lane overtakes queued lower ones; the *writer* takes the
-highest, makes its JSON text frame with the resume cursor of what is written, and writes it;
+bounded send queue, where a higher lane overtakes queued lower ones; the *writer* takes what
+is queued, highest first, makes each JSON text frame with the resume cursor of what is
+written up to it, and writes them with one socket write (``wsframes``), then waits for the
+client only if the connection's flow control says it is behind;
 the *receiver* reads client frames (ignored; larger than ``ws_max_frame_bytes`` closes the
 socket with 1009) and notices the close. The pump reads no more than the queue has room
 for, so a backlog streams at the client's pace; a client that takes nothing for the stall
@@ -22,7 +24,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import ClientConnectionResetError, WSMsgType, web
 
 from schemas.desks import Desk
 from services.gateway import keys
@@ -32,6 +34,7 @@ from services.gateway.inbox.models import InboxMessage, StreamClosing
 from services.gateway.inbox.routes import cursor_param
 from services.gateway.inbox.sendqueue import SendQueue, SlowClient
 from services.gateway.inbox.state import STATE, InboxState
+from services.gateway.inbox.wsframes import text_frame
 from services.runtime.errors import BrokerUnavailable
 from services.runtime.logging import get_logger
 
@@ -42,17 +45,27 @@ CLOSE_GOING_AWAY = 1001  # gateway shutting down
 CLOSE_TRY_AGAIN_LATER = 1013  # Kafka unavailable; resume from the closing cursor later
 _CLOSE_DEADLINE_S = 2.0
 _ENCODER = msgspec.json.Encoder()
+_WRITE_BATCH = 64  # frames per socket write (~80 KB of typical messages)
 
 
 class Session:
     def __init__(
-        self, state: InboxState, desk: Desk, cursor: Cursor, ws: web.WebSocketResponse
+        self,
+        state: InboxState,
+        desk: Desk,
+        cursor: Cursor,
+        ws: web.WebSocketResponse,
+        request: web.Request,
     ) -> None:
         self.state = state
         self.desk = desk
         self.cursor = cursor  # the pump's position (queued, not necessarily written)
         self.written = cursor  # after the last frame handed to the socket
         self.ws = ws
+        # The writer's own path to the socket (``wsframes``): the connection's transport, and
+        # its payload writer, whose ``drain`` is aiohttp's flow control for this connection.
+        self._transport = request.transport
+        self._flow = request.writer
         settings = state.settings
         # Half a heartbeat to take one frame: shorter than the missed-pong close (1.5
         # heartbeats) that a stalled client would hit next, so it gets its resume cursor.
@@ -65,30 +78,41 @@ class Session:
         while True:
             signal = self.state.store.signal(self.desk.id)
             room = max(1, self.queue.room)  # full: read one, and let put() judge the client
-            records, _ = await reader.read(self.desk, self.cursor, room)
+            records, self.cursor = await reader.read(self.desk, self.cursor, room)
             if not records:
                 await signal.wait()
                 continue
             for record in records:
-                self.cursor = self.cursor.advanced(record.lane, record.offset)
                 # A higher lane overtakes what is queued; FIFO within a lane.
                 await self.queue.put(record, priority=record.lane.rank)
 
     async def _write(self) -> None:
+        cursors = self.state.cursors
         while True:
-            record = await self.queue.get()
-            # The resume cursor is the written one: each lane advanced past the records of it
-            # written so far (queued ones of a lower lane stay ahead of it, to be re-read).
-            after = self.written.advanced(record.lane, record.offset)
-            frame = InboxMessage(
-                cursor=self.state.cursors.encode(after),
-                lane=record.lane,
-                offset=record.offset,
-                message=msgspec.Raw(record.value),
-            )
-            # Uncompressed: the frame is in the transport before the first await below.
-            self.written = after
-            await self.ws.send_frame(_ENCODER.encode(frame), WSMsgType.TEXT)
+            records = await self.queue.get_many(_WRITE_BATCH)
+            # Each frame's resume cursor is the written one: each lane advanced past the
+            # records of it written so far (queued ones of a lower lane stay ahead of it, to
+            # be re-read).
+            written = self.written
+            frames = []
+            for record in records:
+                written = written.advanced(record.lane, record.offset)
+                frame = InboxMessage(
+                    cursor=cursors.encode(written),
+                    lane=record.lane,
+                    offset=record.offset,
+                    message=msgspec.Raw(record.value),
+                )
+                frames.append(text_frame(_ENCODER.encode(frame)))
+            transport = self._transport
+            # Never after the close frame (``closed`` is set before aiohttp writes it).
+            if self.ws.closed or transport is None or transport.is_closing():
+                raise ClientConnectionResetError("the stream is closing")
+            # Uncompressed and in one call: every frame of the batch is in the transport
+            # before the first await below, so ``written`` is exact if the drain is cancelled.
+            transport.write(b"".join(frames))
+            self.written = written
+            await self._flow.drain()  # waits only while the client is behind (transport paused)
 
     async def _receive(self) -> None:
         async for message in self.ws:
@@ -167,7 +191,7 @@ async def get_stream(request: web.Request) -> web.WebSocketResponse:
             timeout=_CLOSE_DEADLINE_S,
         )
         await ws.prepare(request)
-        session = Session(state, desk, cursor, ws)
+        session = Session(state, desk, cursor, ws, request)
         sessions.closers[id(session)] = lambda: session.close(CLOSE_GOING_AWAY, "shutdown")
         sessions.queues[id(session)] = session.queue
         try:
