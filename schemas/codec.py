@@ -2,7 +2,9 @@
 
 ``decode`` is tolerant (unknown fields are ignored: consumers must survive producers that
 are a version ahead). ``decode_submission_strict`` is for the gateway edge and refuses any
-field the contract does not declare. Both raise ``DecodeError`` with a field path.
+field the contract does not declare, in the same pass (``schemas.strict.strict_twin``).
+Both raise ``DecodeError`` with a field path; bytes that are not JSON at all raise its
+subclass ``MalformedJson``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from schemas.common import whole
+from schemas.common import TrafficType, whole
 from schemas.envelope import Envelope, Submission
-from schemas.strict import find_unknown_field
+from schemas.precedence import Precedence
+from schemas.strict import find_unknown_field, strict_twin
 
 if TYPE_CHECKING:
     from schemas.topics import TopicSpec
@@ -35,6 +38,7 @@ _TRACEPARENT_RE = re.compile(TRACEPARENT_PATTERN)
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Envelope)
 _SUBMISSION_DECODER = msgspec.json.Decoder(Submission)
+_STRICT_DECODER = msgspec.json.Decoder(strict_twin(Submission))
 _UNTYPED_DECODER = msgspec.json.Decoder()
 _SUBMISSION_INFO = msgspec.inspect.type_info(Submission)
 
@@ -66,6 +70,10 @@ class DecodeError(ValueError):
         return cls(message, path)
 
 
+class MalformedJson(DecodeError):
+    """The bytes are not JSON (truncated, bad syntax): nothing could be validated."""
+
+
 def encode(envelope: Envelope) -> bytes:
     return _ENCODER.encode(envelope)
 
@@ -90,35 +98,56 @@ def decode_submission(data: bytes | bytearray | memoryview) -> Submission:
         raise DecodeError.from_msgspec(exc) from None
 
 
-def decode_submission_strict(data: bytes | bytearray | memoryview) -> Submission:
-    """Decode a desk's submission, refusing any field the contract does not declare."""
+def decode_submission_strict(data: bytes | bytearray | memoryview | msgspec.Raw) -> Submission:
+    """Decode a desk's submission, refusing any field the contract does not declare.
+
+    One pass on valid input. On invalid input the report is the one the edge has always
+    given, whatever the order of the problems in the document: not JSON first
+    (``MalformedJson``), then the first undeclared field, then the typed error.
+    """
+    try:
+        return _STRICT_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise _first_error(data, exc) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedJson.from_msgspec(exc) from None
+    except OverflowError as exc:
+        # A date-time at the edge of the calendar (``0001-01-01T00:04:00+02:00``) passes
+        # msgspec, then overflows when a struct's rule converts it to UTC; msgspec wraps
+        # only ValueError and TypeError, so this is the client's input error too.
+        raise DecodeError(f"a date-time is out of range: {exc}") from None
+
+
+def _first_error(
+    data: bytes | bytearray | memoryview | msgspec.Raw, exc: msgspec.ValidationError
+) -> DecodeError:
     try:
         raw = _UNTYPED_DECODER.decode(data)
-    except msgspec.DecodeError as exc:
-        raise DecodeError.from_msgspec(exc) from None
+    except msgspec.DecodeError as malformed:  # invalid before the parser reached the fault
+        return MalformedJson.from_msgspec(malformed)
     unknown = find_unknown_field(raw, _SUBMISSION_INFO)
     if unknown is not None:
         name = unknown.rpartition(".")[2]
-        raise DecodeError(f"Object contains unknown field `{name}`", unknown)
-    try:
-        return msgspec.convert(raw, Submission)
-    except msgspec.ValidationError as exc:
-        raise DecodeError.from_msgspec(exc) from None
+        return DecodeError(f"Object contains unknown field `{name}`", unknown)
+    return DecodeError.from_msgspec(exc)
 
 
 def headers(
     envelope: Envelope, *, traceparent: str | None = None, tracestate: str | None = None
 ) -> list[tuple[str, bytes]]:
     """Kafka record headers: enough to route, filter and trace without parsing the value."""
-    kind, version = envelope.kind_and_version
+    # Per message only the id and the originator are new: the other headers are tuples
+    # built once per kind, precedence and traffic type.
+    kind = _KIND_HEADERS.get(type(envelope.body)) or _kind_headers(envelope)
     result = [
-        (HEADER_CONTENT_TYPE, CONTENT_TYPE.encode()),
-        (HEADER_KIND, kind.encode()),
-        (HEADER_KIND_VERSION, str(version).encode()),
-        (HEADER_MESSAGE_ID, str(envelope.message_id).encode()),
-        (HEADER_PRECEDENCE, envelope.primary_precedence.value.encode()),
+        _CONTENT_TYPE_HEADER,
+        kind[0],
+        kind[1],
+        # msgspec writes the canonical hyphenated form in C (UUID.__str__ is Python code).
+        (HEADER_MESSAGE_ID, _ENCODER.encode(envelope.message_id)[1:-1]),
+        _PRECEDENCE_HEADERS[envelope.primary_precedence],
         (HEADER_ORIGINATOR, envelope.originator.encode()),
-        (HEADER_TRAFFIC_TYPE, envelope.traffic_type.value.encode()),
+        _TRAFFIC_HEADERS[envelope.traffic_type],
     ]
     if traceparent is not None:
         if not _TRACEPARENT_RE.fullmatch(traceparent):
@@ -127,6 +156,20 @@ def headers(
         if tracestate:
             result.append((HEADER_TRACESTATE, tracestate.encode()))
     return result
+
+
+_Header = tuple[str, bytes]
+_CONTENT_TYPE_HEADER = (HEADER_CONTENT_TYPE, CONTENT_TYPE.encode())
+_PRECEDENCE_HEADERS = {p: (HEADER_PRECEDENCE, p.value.encode()) for p in Precedence}
+_TRAFFIC_HEADERS = {t: (HEADER_TRAFFIC_TYPE, t.value.encode()) for t in TrafficType}
+_KIND_HEADERS: dict[type, tuple[_Header, _Header]] = {}
+
+
+def _kind_headers(envelope: Envelope) -> tuple[_Header, _Header]:
+    kind, version = envelope.kind_and_version
+    found = (HEADER_KIND, kind.encode()), (HEADER_KIND_VERSION, str(version).encode())
+    _KIND_HEADERS[type(envelope.body)] = found  # one entry per body type: bounded
+    return found
 
 
 def header_value(

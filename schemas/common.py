@@ -173,6 +173,26 @@ class KnownMatches:
             self.check(f"{field}[{index}]", value)
 
 
+class KnownValid:
+    """Immutable values (tuples of strings and enums) every rule of their struct accepted.
+
+    A label's marking (policy, classification, nations, categories) and an envelope's
+    addressees repeat from message to message; one set lookup replaces their rules. Only
+    values that passed are remembered, at most ``limit``: past that, each is checked each
+    time, never trusted. The key must hold everything the skipped rules read.
+    """
+
+    __slots__ = ("limit", "values")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.values: set[object] = set()
+
+    def remember(self, value: object) -> None:
+        if len(self.values) < self.limit:
+            self.values.add(value)
+
+
 def schema_pattern(pattern: str, description: str) -> Meta:
     """A string constraint msgspec does not run (the struct does, see ``KnownMatches``) but
     the exported JSON Schema carries, so other languages validate the same pattern."""

@@ -19,6 +19,7 @@ from schemas.common import (
     DESK_ID_PATTERN,
     EntityId,
     KnownMatches,
+    KnownValid,
     TrafficType,
     UtcDatetime,
     invalid,
@@ -42,6 +43,8 @@ Recipients = Annotated[tuple[RecipientStr, ...], Meta(max_length=100)]
 ActionRecipients = Annotated[tuple[RecipientStr, ...], Meta(min_length=1, max_length=100)]
 # The originator's pattern is checked in ``__post_init__`` once per distinct desk id.
 ORIGINATORS = KnownMatches(DESK_ID_PATTERN)
+# Addressees already checked: (action_to, info_to), each address matching, none repeated.
+ADDRESSEES = KnownValid()
 Originator = Annotated[str, schema_pattern(DESK_ID_PATTERN, "Desk identifier, e.g. `ukr.mod`.")]
 Subject = Annotated[str, Meta(min_length=1, max_length=200)]
 References = Annotated[tuple[uuid.UUID, ...], Meta(max_length=50)]
@@ -134,9 +137,14 @@ class Envelope(Struct, frozen=True, kw_only=True):
 def _check_common(msg: Submission | Envelope) -> None:
     # Hot path of every decode: each rule first tests the common case cheaply (identity,
     # None, length) and only then does the full check.
-    RECIPIENTS.check_items("action_to", msg.action_to)
-    if msg.info_to:
-        RECIPIENTS.check_items("info_to", msg.info_to)
+    addressees = (msg.action_to, msg.info_to)
+    if addressees not in ADDRESSEES.values:
+        RECIPIENTS.check_items("action_to", msg.action_to)
+        if msg.info_to:
+            RECIPIENTS.check_items("info_to", msg.info_to)
+        if msg.info_to or len(msg.action_to) > 1:
+            _check_recipients(msg.action_to, msg.info_to)
+        ADDRESSEES.remember(addressees)
     created, expires, ack_by = msg.created_at, msg.expires_at, msg.ack_by
     if (
         (created is not None and created.tzinfo is not UTC)
@@ -148,8 +156,6 @@ def _check_common(msg: Submission | Envelope) -> None:
     copy, primary = msg.copy_precedence, msg.primary_precedence
     if copy is not None and copy is not primary and copy.rank > primary.rank:
         raise invalid("copy_precedence", "must not exceed `primary_precedence`")
-    if msg.info_to or len(msg.action_to) > 1:
-        _check_recipients(msg.action_to, msg.info_to)
     if expires is not None and created is not None and expires <= created:
         raise invalid("expires_at", "must be after `created_at`")
     if ack_by is not None:

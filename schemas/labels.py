@@ -20,6 +20,7 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from schemas.common import (
+    KnownValid,
     ListedNation,
     UtcDatetime,
     invalid,
@@ -154,6 +155,10 @@ def classification_rank(policy: Policy, classification: Classification) -> int:
     return _RANKS[policy, classification]
 
 
+# Markings already checked: (policy, classification, releasable_to, restrictive_categories).
+MARKINGS = KnownValid()
+
+
 class SecurityLabel(Struct, frozen=True, kw_only=True):
     """The originator's label. The cell never rewrites it (DOMAIN §4 rule 4)."""
 
@@ -164,6 +169,21 @@ class SecurityLabel(Struct, frozen=True, kw_only=True):
     created_at: UtcDatetime
 
     def __post_init__(self) -> None:
+        # Every message carries a label, most of them one of a few markings: a known one
+        # costs one set lookup (its rules read only what the key holds).
+        marking = (
+            self.policy,
+            self.classification,
+            self.releasable_to,
+            self.restrictive_categories,
+        )
+        if marking not in MARKINGS.values:
+            self._check_marking()
+            MARKINGS.remember(marking)
+        if self.created_at.tzinfo is not UTC:
+            require_utc(self, "created_at")
+
+    def _check_marking(self) -> None:
         if self.classification not in _LEVELS[self.policy]:
             known = ", ".join(levels(self.policy))
             raise invalid(
@@ -171,17 +191,11 @@ class SecurityLabel(Struct, frozen=True, kw_only=True):
                 f"{self.classification.value!r} is not a level of policy {self.policy.value}"
                 f" (known: {known})",
             )
-        # Every message carries a label: the common case is inlined (no helper calls).
         nations = self.releasable_to
-        joined = "".join(nations)
-        if not (joined.isascii() and joined.isalpha() and joined.isupper()):
-            require_nations("releasable_to", nations)
-        if len(nations) > 1 and len(set(nations)) != len(nations):
-            require_unique("releasable_to", nations)
+        require_nations("releasable_to", nations)
+        require_unique("releasable_to", nations)
         if self.restrictive_categories:
             require_unique("restrictive_categories", self.restrictive_categories)
-        if self.created_at.tzinfo is not UTC:
-            require_utc(self, "created_at")
 
     @property
     def rank(self) -> int:

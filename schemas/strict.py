@@ -1,21 +1,123 @@
-"""Find fields a type does not declare, anywhere in an untyped JSON value.
+"""Refusing fields a type does not declare: strict twins, and a walk for error reports.
 
 The gateway must refuse unknown properties (mass assignment, OWASP API3) while Kafka
-consumers must tolerate them (schema evolution). Rather than keep a second, strict copy of
-every struct, this walks the parsed JSON alongside ``msgspec.inspect`` type information,
-which stays correct as the structs evolve.
+consumers must tolerate them (schema evolution).
 
-The type information is compiled once per type into a tree of small checkers that only
-descend where an object can appear: strings, numbers, enums and lists of them are never
-visited (a naive walk over the type information cost ~140 us per submission; see
-``schemas/PERFORMANCE.md``).
+``strict_twin(cls)`` derives, once, a subclass of every struct reachable from ``cls`` with
+``forbid_unknown_fields=True`` and its struct-typed fields re-annotated to the twins:
+msgspec then refuses unknown fields while it decodes, in C, in the same pass. Twins are
+generated from the structs themselves, so they stay correct as the structs evolve; their
+instances are ``isinstance`` of the real classes, carry the same name, tags, field order,
+defaults and ``__post_init__`` rules, encode to the same bytes, and compare and hash equal
+to the same value of the real class (msgspec alone compares the exact type).
+
+``find_unknown_field`` walks parsed JSON alongside ``msgspec.inspect`` type information. It
+serves the error path: the edge reports an unknown field before any other error, whatever
+its position in the document. The type information is compiled once per type into small
+checkers that only descend where an object can appear (see ``schemas/PERFORMANCE.md``).
 """
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Callable
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+import msgspec
 from msgspec import inspect
+
+S = TypeVar("S", bound=msgspec.Struct)
+_GENERICS = (tuple, list, dict, set, frozenset)
+_BUILDING: set[type] = set()
+
+
+def strict_twin(cls: type[S]) -> type[S]:
+    """The subclass of ``cls`` that refuses undeclared fields, down every nested struct."""
+    return typing.cast("type[S]", _twin(cls))
+
+
+@functools.cache
+def _twin(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    if cls in _BUILDING:
+        raise TypeError(f"recursive struct {cls.__qualname__}: no strict twin")
+    _BUILDING.add(cls)
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        infos = {f.name: f for f in msgspec.structs.fields(cls)}
+        overrides: list[tuple[str, Any, Any]] = []
+        for name in cls.__struct_fields__:
+            retyped = _retype(hints[name])
+            if retyped is not hints[name]:
+                overrides.append((name, retyped, _field(infos[name])))
+    finally:
+        _BUILDING.discard(cls)
+    twin = msgspec.defstruct(
+        cls.__name__,
+        overrides,
+        bases=(cls,),
+        module=cls.__module__,
+        namespace=_equality(cls, same := {cls}),
+        kw_only=not cls.__match_args__,
+        forbid_unknown_fields=True,
+    )
+    same.add(twin)
+    twin.__qualname__ = cls.__qualname__
+    twin.__doc__ = cls.__doc__
+    return twin
+
+
+def _equality(cls: type[msgspec.Struct], same: set[type]) -> dict[str, object]:
+    """``==``, ``!=`` and ``hash`` as between two values of ``cls`` (off the hot path);
+    ``same`` holds ``cls`` and, once built, its twin."""
+    astuple = msgspec.structs.astuple
+
+    def __eq__(self: msgspec.Struct, other: object) -> bool:  # noqa: N807
+        if type(other) in same:
+            return astuple(self) == astuple(other)  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __ne__(self: msgspec.Struct, other: object) -> bool:  # noqa: N807
+        equal = __eq__(self, other)
+        return equal if equal is NotImplemented else not equal
+
+    namespace: dict[str, object] = {"__eq__": __eq__, "__ne__": __ne__}
+    if cls.__hash__ is not None:  # frozen: hash as the real value does (msgspec salts by type)
+
+        def __hash__(self: msgspec.Struct) -> int:  # noqa: N807
+            return hash(cls(**msgspec.structs.asdict(self)))
+
+        namespace["__hash__"] = __hash__
+    return namespace
+
+
+def _field(info: msgspec.structs.FieldInfo) -> Any:  # noqa: ANN401 - msgspec.field
+    rename = info.encode_name if info.encode_name != info.name else None
+    if info.default_factory is not msgspec.NODEFAULT:
+        return msgspec.field(default_factory=info.default_factory, name=rename)
+    return msgspec.field(default=info.default, name=rename)
+
+
+def _retype(hint: Any) -> Any:  # noqa: ANN401 - runtime type hints
+    """``hint`` with every struct class replaced by its twin; ``hint`` itself if none."""
+    if isinstance(hint, type) and issubclass(hint, msgspec.Struct):
+        return _twin(hint)
+    origin, args = get_origin(hint), get_args(hint)
+    if not args:
+        return hint
+    if origin is Annotated:
+        inner = _retype(args[0])
+        return hint if inner is args[0] else Annotated[(inner, *hint.__metadata__)]
+    retyped = tuple(a if a is Ellipsis else _retype(a) for a in args)
+    if all(new is old for new, old in zip(retyped, args, strict=True)):
+        return hint
+    if origin is Union or origin is types.UnionType:
+        return Union[retyped]  # noqa: UP007 - built at runtime from a tuple
+    if origin in _GENERICS:
+        return origin[retyped]
+    raise TypeError(f"no strict twin for {hint!r}")
+
 
 # A checker returns the path of the first undeclared key under ``value``, or None.
 Checker = Callable[[object, str], "str | None"]

@@ -45,9 +45,19 @@ class SummaryRow(Struct, frozen=True, kw_only=True):
             raise invalid("delta", "must equal `count` - `previous_count`")
 
 
-def _utc(obj: Struct, *fields: str) -> None:
-    if any(getattr(obj, name).tzinfo is not UTC for name in fields):
-        require_utc(obj, *fields)
+def _row_sums(rows: tuple[SummaryRow, ...]) -> tuple[int, int]:
+    """The rows' ``count`` and ``previous_count`` sums, once each (region, type) is unique."""
+    if len({(row.region, row.event_type) for row in rows}) != len(rows):
+        seen: set[tuple[str, EventType]] = set()
+        for index, row in enumerate(rows):
+            if (row.region, row.event_type) in seen:
+                raise invalid(f"rows[{index}]", "repeats a region and event type")
+            seen.add((row.region, row.event_type))
+    total = previous = 0
+    for row in rows:
+        total += row.count
+        previous += row.previous_count
+    return total, previous
 
 
 class ViolationSummary(BodyBase, frozen=True, kw_only=True, tag="monitoring.summary.v1"):
@@ -70,21 +80,26 @@ class ViolationSummary(BodyBase, frozen=True, kw_only=True, tag="monitoring.summ
     definition: ShortText = ""
 
     def __post_init__(self) -> None:
-        _utc(self, "period_start", "period_end", "previous_start", "previous_end", "generated_at")
+        if (
+            self.period_start.tzinfo is not UTC
+            or self.period_end.tzinfo is not UTC
+            or self.previous_start.tzinfo is not UTC
+            or self.previous_end.tzinfo is not UTC
+            or self.generated_at.tzinfo is not UTC
+        ):
+            require_utc(
+                self, "period_start", "period_end", "previous_start", "previous_end", "generated_at"
+            )
         if self.period_end <= self.period_start:
             raise invalid("period_end", "must be after `period_start`")
         if self.previous_end <= self.previous_start:
             raise invalid("previous_end", "must be after `previous_start`")
         if self.previous_end > self.period_start:
             raise invalid("previous_end", "must not be after `period_start`")
-        seen: set[tuple[str, EventType]] = set()
-        for index, row in enumerate(self.rows):
-            if (row.region, row.event_type) in seen:
-                raise invalid(f"rows[{index}]", "repeats a region and event type")
-            seen.add((row.region, row.event_type))
-        if self.total != sum(row.count for row in self.rows):
+        total, previous = _row_sums(self.rows)
+        if self.total != total:
             raise invalid("total", "must equal the sum of the rows' `count`")
-        if self.previous_total != sum(row.previous_count for row in self.rows):
+        if self.previous_total != previous:
             raise invalid("previous_total", "must equal the sum of the rows' `previous_count`")
         if self.total_delta != self.total - self.previous_total:
             raise invalid("total_delta", "must equal `total` - `previous_total`")

@@ -215,7 +215,10 @@ class SitRep(BodyBase, frozen=True, kw_only=True, tag="tasking.sitrep.v1"):
     intentions: Text = ""
 
     def __post_init__(self) -> None:
-        require_unique("logistics", [s.supply_class.value for s in self.logistics])
+        # Enum members compare by identity; ``.value`` (Python code) only to name a repeat.
+        classes = [s.supply_class for s in self.logistics]
+        if len(set(classes)) != len(classes):
+            require_unique("logistics", [c.value for c in classes])
 
     def entity_key(self) -> str | None:
         return self.order_id

@@ -3,6 +3,7 @@ the strict unknown-field walk raise TypeError, and the gateway answered 500. It 
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from services.gateway import submit
@@ -25,5 +26,5 @@ def test_a_non_string_body_tag_is_invalid_input_not_a_server_error(tag: object) 
         "body": {"kind": tag, "text": "x"},
     }
     with pytest.raises(Problem) as refused:
-        submit._submission(raw)
+        submit._submission(msgspec.json.encode(raw))
     assert refused.value.status == 422

@@ -2,7 +2,8 @@
 
 ``releasable_to`` items are checked by ``require_nations`` (one pass over the list) rather
 than one regex per item; envelope originators and recipients by ``KnownMatches`` (a set of
-values that matched before); the strict walk by compiled checkers; timestamps already in
+values that matched before); label markings and addressee lists by ``KnownValid`` (the
+values every rule accepted before); the strict walk by compiled checkers; timestamps already in
 UTC skip normalisation; uniqueness and recipient checks test the common case in C. Each
 must keep the rule and the field path.
 """
@@ -24,9 +25,9 @@ from schemas_strategies import all_tags, envelope_raw
 
 from schemas import codec, jsonschema
 from schemas.codec import DecodeError
-from schemas.common import NATION_PATTERN, KnownMatches, TimeWindow
-from schemas.envelope import Envelope
-from schemas.labels import Classification, Policy, SecurityLabel
+from schemas.common import NATION_PATTERN, KnownMatches, KnownValid, TimeWindow
+from schemas.envelope import ADDRESSEES, Envelope
+from schemas.labels import MARKINGS, Classification, Policy, SecurityLabel, levels
 from schemas.strict import find_unknown_field
 
 NATION = re.compile(NATION_PATTERN)
@@ -233,3 +234,68 @@ def test_exported_schemas_keep_the_remembered_patterns():
         document = copy.deepcopy(BASE)
         document[field] = value
         assert not validator.is_valid(document), field
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nations=st.lists(st.sampled_from(["USA", "UKR", "FRA", "usa", "US\n"]), min_size=1),
+    policy=st.sampled_from(list(Policy)),
+    classification=st.sampled_from(list(Classification)),
+    categories=st.lists(st.sampled_from(["ATOMAL", "CRYPTO"]), max_size=3),
+)
+def test_remembered_markings_decide_exactly_as_the_rules(
+    nations, policy, classification, categories
+):
+    def label() -> SecurityLabel:
+        return SecurityLabel(
+            policy=policy,
+            classification=classification,
+            releasable_to=tuple(nations),
+            restrictive_categories=tuple(categories),
+            created_at=datetime(2026, 3, 14, tzinfo=UTC),
+        )
+
+    valid = (
+        classification in levels(policy)
+        and all(NATION.search(n) for n in nations)
+        and len(set(nations)) == len(nations)
+        and len(set(categories)) == len(categories)
+    )
+    for _ in range(2):  # the second time, a valid marking is remembered
+        if valid:
+            assert label().releasable_to == tuple(nations)
+        else:
+            with pytest.raises(ValueError, match=r"^`(classification|releasable_to|restrictive)"):
+                label()
+    marking = (policy, classification, tuple(nations), tuple(categories))
+    assert (marking in MARKINGS.values) == valid
+
+
+@pytest.mark.parametrize(
+    ("action_to", "info_to", "path", "fragment"),
+    [
+        (["ukr.mod"], ["ukr.mod"], "$.info_to", "action or info"),
+        (["ukr.mod", "Ukr Mod"], [], "$.action_to[1]", "matching regex"),
+        (["ukr.mod"], ["ROLE:WATCH", "ROLE:WATCH"], "$.info_to", "action or info"),
+    ],
+)
+def test_remembered_addressees_still_refuse_other_lists(action_to, info_to, path, fragment):
+    for remembered in (["ukr.mod"], ["ukr.mod", "ROLE:WATCH"]):
+        document = copy.deepcopy(BASE)
+        document["action_to"], document["info_to"] = remembered[:1], remembered[1:]
+        _decode(document)
+    document = copy.deepcopy(BASE)
+    document["action_to"], document["info_to"] = action_to, info_to
+    for _ in range(2):  # a refused list is never remembered
+        with pytest.raises(DecodeError) as caught:
+            _decode(document)
+        assert caught.value.path == path
+        assert fragment in caught.value.message
+    assert (tuple(action_to), tuple(info_to)) not in ADDRESSEES.values
+
+
+def test_known_valid_remembers_up_to_its_limit():
+    known = KnownValid(limit=1)
+    known.remember(("USA",))
+    known.remember(("UKR",))
+    assert known.values == {("USA",)}

@@ -61,6 +61,8 @@ def test_headers_and_keys_describe_the_envelope(tag, data):
     assert headers[codec.HEADER_MESSAGE_ID] == str(envelope.message_id).encode()
     assert headers[codec.HEADER_PRECEDENCE] == envelope.primary_precedence.value.encode()
     assert headers[codec.HEADER_ORIGINATOR] == envelope.originator.encode()
+    assert headers[codec.HEADER_TRAFFIC_TYPE] == envelope.traffic_type.value.encode()
+    assert headers[codec.HEADER_CONTENT_TYPE] == b"application/json"
     assert headers[codec.HEADER_TRACEPARENT] == traceparent.encode()
     spec = TopicSpec(name="t", key=KeyRule.ENTITY, partitions=1)
     key = codec.record_key(spec, envelope)
