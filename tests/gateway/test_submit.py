@@ -270,3 +270,41 @@ async def test_a_date_time_at_the_edge_of_the_calendar_is_422_not_500(
     response = await gateway_client.post("/v1/messages", json=body, headers=auth("fra.cell"))
     assert response.status == 422, await response.text()
     assert (await response.json())["code"] == "invalid_input"
+
+
+async def test_a_batch_item_with_an_unknown_nested_field_is_refused_alone(
+    gateway_client, auth, new_submission
+):
+    bad = new_submission()
+    bad["label"]["is_admin"] = True
+    items = [new_submission(), bad]
+    response = await post(
+        gateway_client, "fra.cell", {"submissions": items}, auth, "/v1/messages:batch"
+    )
+    assert response.status == 207
+    results = (await response.json())["results"]
+    assert [item["status"] for item in results] == [202, 422]
+    error = results[1]["problem"]["errors"][0]
+    assert error["path"] == "$.submissions[1].label.is_admin"
+    assert error["message"] == "Object contains unknown field `is_admin`"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"submissions": [], "extra": 1}', 422, "invalid_input"),
+        (b'{"submissions": {}}', 422, "invalid_input"),
+        (b"[]", 422, "invalid_input"),
+        (b'{"submissions": [{"subject": 1}', 400, "malformed_json"),
+    ],
+)
+async def test_a_batch_body_of_the_wrong_shape_is_refused_whole(
+    gateway_client, auth, body, status, code
+):
+    response = await gateway_client.post(
+        "/v1/messages:batch",
+        data=body,
+        headers={**auth("fra.cell"), "Content-Type": "application/json"},
+    )
+    assert response.status == status, await response.text()
+    assert (await response.json())["code"] == code
