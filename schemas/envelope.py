@@ -7,10 +7,12 @@ Both share their cross-field rules through ``_check_common``.
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta, Struct
 
 from schemas.addresses import RECIPIENTS, RecipientStr
@@ -178,6 +180,20 @@ def _check_recipients(action_to: tuple[str, ...], info_to: tuple[str, ...]) -> N
             seen.add(address)
 
 
+# msgpack ``bin 8`` of 16 bytes: msgspec builds the UUID in C (``uuid.uuid4`` is Python code,
+# ~2.5 us more per minted id on the gateway's hot path).
+_UUID_FROM_BYTES = msgspec.msgpack.Decoder(uuid.UUID)
+_BIN16 = b"\xc4\x10"
+
+
+def new_message_id() -> uuid.UUID:
+    """A random (version 4, RFC 4122 variant) UUID, as ``uuid.uuid4()`` makes."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant RFC 4122
+    return _UUID_FROM_BYTES.decode(_BIN16 + raw)
+
+
 def seal(submission: Submission, originator: str, now: datetime) -> Envelope:
     """Release a submission as ``originator`` at ``now`` (UTC-aware).
 
@@ -190,7 +206,7 @@ def seal(submission: Submission, originator: str, now: datetime) -> Envelope:
     if submission.ack_required and ack_by is None:
         ack_by = now + submission.primary_precedence.handling_target
     return Envelope(
-        message_id=submission.message_id or uuid.uuid4(),
+        message_id=submission.message_id or new_message_id(),
         traffic_type=submission.traffic_type,
         originator=originator,
         action_to=submission.action_to,

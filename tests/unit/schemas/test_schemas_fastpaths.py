@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -26,7 +27,8 @@ from schemas_strategies import all_tags, envelope_raw
 from schemas import codec, jsonschema
 from schemas.codec import DecodeError
 from schemas.common import NATION_PATTERN, KnownMatches, KnownValid, TimeWindow
-from schemas.envelope import ADDRESSEES, Envelope
+from schemas.dtg import format_dtg
+from schemas.envelope import ADDRESSEES, Envelope, new_message_id
 from schemas.labels import MARKINGS, Classification, Policy, SecurityLabel, levels
 from schemas.strict import find_unknown_field
 
@@ -299,3 +301,22 @@ def test_known_valid_remembers_up_to_its_limit():
     known.remember(("USA",))
     known.remember(("UKR",))
     assert known.values == {("USA",)}
+
+
+def test_minted_message_ids_are_random_version_4_uuids():
+    ids = [new_message_id() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    assert all(uuid.UUID(str(i)) == i for i in ids[:10])
+    assert len({i.int >> 76 & 0xF for i in ids}) == 1  # the version nibble never varies
+    assert len({i.int & 0xFFFF for i in ids}) > 900  # the random bits do
+
+
+def test_a_cached_dtg_is_the_dtg_of_the_instant_whatever_its_zone():
+    kyiv = timezone(timedelta(hours=2))
+    moment = datetime(2026, 3, 14, 23, 30, tzinfo=UTC)
+    assert format_dtg(moment) == "142330Z MAR 2026"
+    assert format_dtg(moment.astimezone(kyiv)) == "142330Z MAR 2026"
+    assert format_dtg(datetime(2026, 3, 15, 1, 30, tzinfo=kyiv)) == "142330Z MAR 2026"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        format_dtg(moment.replace(tzinfo=None))
