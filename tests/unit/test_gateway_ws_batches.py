@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.precedence import LANES_HIGH_FIRST
-from services.gateway.inbox.cursor import Cursor
+from services.gateway.inbox.cursor import RECENT_TOKENS, Cursor, CursorCodec
 from services.gateway.inbox.sendqueue import SendQueue
 from services.gateway.inbox.wsframes import text_frame
 
@@ -76,3 +76,18 @@ def test_advanced_moves_only_its_lane_and_never_back(start, steps) -> None:
         assert cursor.offsets == expected
         assert cursor.desk == "ukr.mod"
         assert cursor.offset(LANES_HIGH_FIRST[lane_index]) == expected[lane_index]
+
+
+def test_a_reissued_cursor_gets_the_same_token_and_the_memo_is_bounded() -> None:
+    codec = CursorCodec(b"0123456789abcdef0123456789abcdef")
+    fresh = CursorCodec(b"0123456789abcdef0123456789abcdef")
+    first = Cursor("ukr.mod", (1, 2, 3, 4))
+    token = codec.encode(first)
+    assert codec.encode(Cursor("ukr.mod", (1, 2, 3, 4))) == token
+    assert fresh.encode(first) == token  # the memo changes nothing a client can see
+    assert codec.decode(token, desk="ukr.mod") == first
+    for i in range(RECENT_TOKENS + 10):
+        other = Cursor("usa.eucom", (i, 0, 0, 0))
+        assert codec.decode(codec.encode(other), desk="usa.eucom") == other
+    assert len(codec._recent) <= RECENT_TOKENS
+    assert codec.encode(first) == token  # evicted and signed again: the same token

@@ -30,6 +30,7 @@ _TAG_BYTES = 16
 _PURPOSE = b"cell.gateway.inbox-cursor.v1"
 _MAX_TOKEN_CHARS = 512  # a cursor is ~60-130 characters; refuse anything far bigger unread
 _LANES = len(LANES_HIGH_FIRST)
+RECENT_TOKENS = 1024  # tokens kept for reuse (~0.3 MB at most)
 
 
 class CursorInvalid(CellError):
@@ -92,14 +93,24 @@ class CursorCodec:
         if len(secret) < 16:  # noqa: PLR2004 - below 128 bits the tag is the weak link
             raise ValueError("the cursor secret must be at least 16 bytes")
         self._key = hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+        # Recently issued tokens. A token is a pure function of the cursor, and the streams
+        # of one desk write the same records from the same cursor, one right after another:
+        # each frame's token is signed once for all of them. Bounded (oldest out first).
+        self._recent: dict[Cursor, str] = {}
 
     def _tag(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
-        payload = bytes([_VERSION]) + _ENCODER.encode(cursor)
-        token = base64.urlsafe_b64encode(payload + self._tag(payload))
-        return token.rstrip(b"=").decode("ascii")
+        token = self._recent.get(cursor)
+        if token is None:
+            payload = bytes([_VERSION]) + _ENCODER.encode(cursor)
+            signed = base64.urlsafe_b64encode(payload + self._tag(payload))
+            token = signed.rstrip(b"=").decode("ascii")
+            if len(self._recent) >= RECENT_TOKENS:
+                del self._recent[next(iter(self._recent))]
+            self._recent[cursor] = token
+        return token
 
     def decode(self, token: str, *, desk: str) -> Cursor:
         """The cursor ``token`` carries, checked to belong to ``desk``.
