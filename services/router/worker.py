@@ -42,6 +42,7 @@ from schemas.topics import state_topic
 from services.router import acks, guard
 from services.router.lanes import LaneScheduler
 from services.router.outputs import Output
+from services.router.placement import Placement
 from services.router.producers import PartitionProducers
 from services.router.reader import HEADER_INSTANCE, StateReader
 from services.router.route import Context, Plan, plan
@@ -98,6 +99,7 @@ class _Session:
         self.timeout_s = settings.kafka_timeout_s * 3
         self.state_topic = state_topic("router", prefix=settings.topic_prefix)
         self.lag = metrics.LagTracker("router")
+        self.placement = Placement()
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
@@ -278,12 +280,14 @@ class _Session:
     async def _commit(
         self, number: int, outputs: list[Output], offsets: dict[TopicPartition, int] | None
     ) -> None:
+        producer = self.producers.get(number)
         await transaction.commit(
-            self.producers.get(number),
-            outputs,
+            producer,
+            await self.placement.place(producer, outputs, self.timeout_s),
             offsets=offsets,
             group=self.group,
             timeout_s=self.timeout_s,
+            batched=True,
         )
 
     def _log(self, record: SourceRecord, result: Plan, elapsed_ms: float) -> None:
