@@ -73,9 +73,14 @@ class Service:
         stop(self.proc)
 
 
+def gateway_log(prefix: str) -> Path:
+    """Where the gateways of ``prefix`` append their output."""
+    return LOGS / f"gateway-{prefix}log"
+
+
 def start_gateway(bootstrap: str, prefix: str, **settings: str) -> Service:
     port = free_port()
-    log = LOGS / f"gateway-{prefix}log"
+    log = gateway_log(prefix)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = _env(bootstrap, prefix, _UNLIMITED | {"CELL_PORT": str(port), "CELL_HOST": "127.0.0.1"})
     proc = python_module("services.gateway", env=env | settings, log=log)

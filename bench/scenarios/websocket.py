@@ -83,14 +83,25 @@ async def _finish(proc: asyncio.subprocess.Process) -> dict[str, Any]:
     return result
 
 
-async def _tail_started(log: Path | None) -> None:
-    """Wait for the gateway's inbox tail to own every lane (its log says so)."""
+async def _tail_started(gateway: cell.Service, since: int) -> None:
+    """Wait for this gateway's inbox tail to own every lane (its log says so).
+
+    The log is appended to by every start of the scenario: only what follows ``since``, the
+    log's size before this gateway started, counts (an earlier start's line would let the
+    sessions open before this tail caught up).
+    """
     deadline = time.monotonic() + TAIL_TIMEOUT_S * 3
-    while log is not None and time.monotonic() < deadline:
-        if b"inbox_tail_started" in await asyncio.to_thread(log.read_bytes):
+    while gateway.log is not None and time.monotonic() < deadline:
+        if b"inbox_tail_started" in await asyncio.to_thread(_read_from, gateway.log, since):
             return
         await asyncio.sleep(0.2)
     raise TimeoutError("the gateway's inbox tail did not start")
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read()
 
 
 async def _settled_rss(pid: int, settle_s: float) -> int:
@@ -129,9 +140,8 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
                 for i in ids
             ]
             ctx.say(f"ws: repeat {repeat + 1}/{knobs.repeats}: gateway, {sessions} sessions")
-            gateway = _start_gateway(ctx, prefix, desks_file, sessions)
+            gateway = await _start_gateway(ctx, prefix, desks_file, sessions)
             try:
-                await _tail_started(gateway.log)
                 before = await _settled_rss(gateway.pid, settle)
                 client = await _start_client(_streams(gateway, tokens, cursors, ids))
                 after = await _settled_rss(gateway.pid, settle)
@@ -257,8 +267,13 @@ async def run(ctx: Context, broker_pid: int | None) -> list[Scenario]:  # noqa: 
     ]
 
 
-def _start_gateway(ctx: Context, prefix: str, desks_file: Path, sessions: int) -> cell.Service:
-    return cell.start_gateway(
+async def _start_gateway(
+    ctx: Context, prefix: str, desks_file: Path, sessions: int
+) -> cell.Service:
+    """A gateway for ``sessions`` streams, returned once its inbox tail owns every lane."""
+    log = cell.gateway_log(prefix)
+    since = log.stat().st_size if log.exists() else 0
+    gateway = cell.start_gateway(
         ctx.bootstrap,
         prefix,
         CELL_DESKS_FILE=str(desks_file),
@@ -267,6 +282,12 @@ def _start_gateway(ctx: Context, prefix: str, desks_file: Path, sessions: int) -
         # finish within the 10 s default on this machine: a finding, recorded.
         CELL_KAFKA_TIMEOUT_S=str(TAIL_TIMEOUT_S),
     )
+    try:
+        await _tail_started(gateway, since)
+    except BaseException:
+        gateway.stop()
+        raise
+    return gateway
 
 
 def _streams(
@@ -307,9 +328,8 @@ async def _profile_fanout(
     template = envelope(MESSAGE)
     ids = [uuid.uuid4() for _ in range(per_desk)]
     values = [codec.encode(msgspec.structs.replace(template, message_id=i)) for i in ids]
-    gateway = _start_gateway(ctx, prefix, desks_file, len(tokens) * PER_STREAM)
+    gateway = await _start_gateway(ctx, prefix, desks_file, len(tokens) * PER_STREAM)
     try:
-        await _tail_started(gateway.log)
         client = await _start_client(_streams(gateway, tokens, cursors, [str(i) for i in ids]))
 
         async def burst() -> None:
