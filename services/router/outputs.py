@@ -37,30 +37,42 @@ class Output(Struct, frozen=True, kw_only=True):
     partition: int | None = None  # None: the default partitioner (by key)
 
 
+def copy_headers(envelope: Envelope, original_headers: Headers) -> Headers:
+    """Headers common to every inbox copy of a message (built once per message, not per copy).
+
+    The submission's own, less those ``inbox_copy`` sets per recipient; the envelope's
+    standard headers when the submission carried no kind header.
+    """
+    base = tuple(h for h in original_headers if h[0] not in _COPY_HEADERS)
+    if not any(name == codec.HEADER_KIND for name, _ in base):
+        return tuple(codec.headers(envelope))
+    return base
+
+
 def inbox_copy(
-    envelope: Envelope,
     raw: bytes,
     *,
-    original_headers: Headers,
+    key: bytes,
+    base_headers: Headers,
     desk: Desk,
     role: AddresseeRole,
     precedence: Precedence,
     prefix: str,
 ) -> Output:
-    """The original bytes, unchanged (the label is never rewritten), for one recipient."""
+    """The original bytes, unchanged (the label is never rewritten), for one recipient.
+
+    ``key``: the message id; ``base_headers``: ``copy_headers`` of the message.
+    """
     extra = (
         (HEADER_RECIPIENT, desk.id.encode()),
         (HEADER_ADDRESSEE_ROLE, role.value.encode()),
         (HEADER_DELIVERED_PRECEDENCE, precedence.value.encode()),
     )
-    headers = tuple(h for h in original_headers if h[0] not in _COPY_HEADERS) + extra
-    if not any(name == codec.HEADER_KIND for name, _ in headers):
-        headers = tuple(codec.headers(envelope)) + extra
     return Output(
         topic=inbox_topic(desk, precedence, prefix=prefix),
-        key=str(envelope.message_id).encode(),
+        key=key,
         value=raw,
-        headers=headers,
+        headers=base_headers + extra,
     )
 
 
@@ -87,9 +99,10 @@ def domain_copy(envelope: Envelope, raw: bytes, family: str, prefix: str) -> Out
     )
 
 
-def audit(record: AuditRecord, prefix: str) -> Output:
+def audit(record: AuditRecord, prefix: str, key: bytes | None = None) -> Output:
+    """``key``: the message id as bytes, when the caller already has it."""
     return Output(
         topic=f"{prefix}{AUDIT}",
-        key=str(record.message_id).encode(),
+        key=key if key is not None else str(record.message_id).encode(),
         value=encode_audit(record),
     )

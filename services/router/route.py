@@ -71,6 +71,8 @@ class _Builder:
         self.outputs: list[outputs.Output] = []
         self.state: list[StateWrite] = []
         self.originator = ctx.registry.get(envelope.originator)
+        self.message_id = str(envelope.message_id)
+        self.key = self.message_id.encode()  # of its inbox copies and audit records
 
     def audit(self, decision: Decision, **fields: object) -> None:
         values: dict[str, object] = {"precedence": self.envelope.primary_precedence} | fields
@@ -82,7 +84,7 @@ class _Builder:
             kind=self.envelope.kind,
             **values,  # type: ignore[arg-type]
         )
-        self.outputs.append(outputs.audit(record, self.ctx.prefix))
+        self.outputs.append(outputs.audit(record, self.ctx.prefix, self.key))
 
     def to_originator(self, report: Envelope) -> None:
         if self.originator is not None:
@@ -153,7 +155,7 @@ def _route(
         outcome="routed",
         outputs=b.outputs,
         state=b.state,
-        message_id=str(envelope.message_id),
+        message_id=b.message_id,
         originator=envelope.originator,
         kind=envelope.kind,
         precedence=envelope.primary_precedence.value,
@@ -186,7 +188,9 @@ def _route(
         b.refuse(address, NonDeliveryReason.UNKNOWN_RECIPIENT)
     result.refused += len(expansion.unresolved)
     delivered_actions: list[str] = []
-    headers = tuple((str(k), bytes(v)) for k, v in (record.headers or ()))
+    headers = outputs.copy_headers(
+        envelope, tuple((str(k), bytes(v)) for k, v in (record.headers or ()))
+    )
     for recipient in expansion.recipients:
         desk = recipient.desk
         reason = guard.check_recipient(envelope, desk, recipient.precedence, now, minimize)
@@ -195,9 +199,9 @@ def _route(
             result.refused += 1
             continue
         copy = outputs.inbox_copy(
-            envelope,
             raw,
-            original_headers=headers,
+            key=b.key,
+            base_headers=headers,
             desk=desk,
             role=recipient.role,
             precedence=recipient.precedence,
