@@ -11,44 +11,10 @@ with an explicit ``partition``. The placement is the Java client's and aiokafka'
 from __future__ import annotations
 
 import asyncio
-import struct
 from typing import Any
 
 from services.router.outputs import Output
-
-_SEED = 0x9747B28C
-_M = 0x5BD1E995
-_MASK = 0xFFFFFFFF
-_WORDS = [struct.Struct(f"<{n}I") for n in range(64)]
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 of ``data`` (``org.apache.kafka.common.utils.Utils.murmur2``), unsigned.
-
-    The same value as ``aiokafka.partitioner.murmur2``: the 4-byte words are unpacked in one
-    call and each step masks once, which is what makes it several times faster.
-    """
-    length = len(data)
-    h = _SEED ^ length
-    count = length >> 2
-    words = (_WORDS[count] if count < len(_WORDS) else struct.Struct(f"<{count}I")).unpack_from(
-        data
-    )
-    for word in words:
-        k = (word * _M) & _MASK
-        k ^= k >> 24
-        h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
-    tail = length & 3
-    base = length - tail
-    if tail == 3:  # noqa: PLR2004 - the Java switch on the remaining byte count
-        h ^= data[base + 2] << 16
-    if tail >= 2:  # noqa: PLR2004
-        h ^= data[base + 1] << 8
-    if tail:
-        h = ((h ^ data[base]) * _M) & _MASK
-    h ^= h >> 13
-    h = (h * _M) & _MASK
-    return h ^ (h >> 15)
+from services.runtime.partitioner import murmur2
 
 
 class Placement:

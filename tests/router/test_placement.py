@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.router.outputs import Output
-from services.router.placement import Placement, murmur2
+from services.router.placement import Placement
 from services.runtime import kafka, transaction
 from services.runtime.errors import BrokerUnavailable
+from services.runtime.partitioner import murmur2
 from services.runtime.settings import CommonSettings
 
 TIMEOUT_S = 30.0
