@@ -42,7 +42,7 @@ from schemas.topics import state_topic
 from services.router import acks, guard
 from services.router.lanes import LaneScheduler
 from services.router.outputs import Output
-from services.router.placement import Placement
+from services.router.placement import place
 from services.router.producers import PartitionProducers
 from services.router.reader import HEADER_INSTANCE, StateReader
 from services.router.route import Context, Plan, plan
@@ -99,7 +99,6 @@ class _Session:
         self.timeout_s = settings.kafka_timeout_s * 3
         self.state_topic = state_topic("router", prefix=settings.topic_prefix)
         self.lag = metrics.LagTracker("router")
-        self.placement = Placement()
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
@@ -283,7 +282,7 @@ class _Session:
         producer = self.producers.get(number)
         await transaction.commit(
             producer,
-            await self.placement.place(producer, outputs, self.timeout_s),
+            await place(producer, outputs, self.timeout_s),
             offsets=offsets,
             group=self.group,
             timeout_s=self.timeout_s,

@@ -49,8 +49,15 @@ def murmur2(data: bytes) -> int:
     return h ^ (h >> 15)
 
 
-@lru_cache(maxsize=8192)
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` in a topic of ``partitions``."""
+    return _positive_hash(key) % partitions
+
+
+@lru_cache(maxsize=16_384)
 def _positive_hash(key: bytes) -> int:
+    # Kept per key, not per partition count: a message's inbox copies and audit record share
+    # its id as key but not their topics' partition counts.
     return murmur2(key) & 0x7FFFFFFF
 
 
@@ -58,4 +65,4 @@ def cached_partitioner(key: bytes | None, all_partitions: list[int], available: 
     """aiokafka's ``partitioner`` callable: ``DefaultPartitioner`` with a cached hash."""
     if key is None:
         return random.choice(available or all_partitions)  # noqa: S311 (placement, not secrets)
-    return all_partitions[_positive_hash(key) % len(all_partitions)]
+    return all_partitions[partition_of(key, len(all_partitions))]

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.router.outputs import Output
-from services.router.placement import Placement
+from services.router.placement import place
 from services.runtime import kafka, transaction
 from services.runtime.errors import BrokerUnavailable
-from services.runtime.partitioner import murmur2
+from services.runtime.partitioner import murmur2, partition_of
 from services.runtime.settings import CommonSettings
 
 TIMEOUT_S = 30.0
@@ -40,20 +40,8 @@ def test_murmur2_is_the_kafka_clients_murmur2(data: bytes) -> None:
 def test_placement_is_the_default_partitioners(key: bytes, count: int) -> None:
     partitions = list(range(count))
     expected = DefaultPartitioner()(key, partitions, partitions)
-    placement = Placement()
-    assert placement.partition(key, count) == expected
-    assert placement.partition(key, count) == expected  # from the kept hash
-
-
-def test_the_kept_hashes_are_bounded() -> None:
-    placement = Placement(max_keys=8)
-    keys = [str(uuid.uuid4()).encode() for _ in range(50)]
-    for key in keys:
-        placement.partition(key, 3)
-        assert len(placement._hashes) <= 8
-    assert [placement.partition(k, 7) for k in keys] == [
-        DefaultPartitioner()(k, list(range(7)), list(range(7))) for k in keys
-    ]
+    assert partition_of(key, count) == expected
+    assert partition_of(key, count) == expected  # from the cached hash
 
 
 async def _read(bootstrap: str, topic: str, expected: int) -> list:
@@ -79,6 +67,30 @@ async def _read(bootstrap: str, topic: str, expected: int) -> list:
     return records
 
 
+async def _place_and_commit(
+    producer: object, outputs: list[Output], source: TopicPartition, offset: int, group: str
+) -> None:
+    placed = await place(producer, outputs, TIMEOUT_S)
+    assert [p.partition is None for p in placed] == [o.key is None for o in outputs]
+    await transaction.commit(
+        producer,
+        placed,
+        offsets={source: offset},
+        group=group,
+        timeout_s=TIMEOUT_S,
+        batched=True,
+    )
+
+
+async def _committed(settings: CommonSettings, group: str) -> dict:
+    admin = kafka.admin(settings, client_id="check")
+    await asyncio.wait_for(admin.start(), TIMEOUT_S)
+    try:
+        return await asyncio.wait_for(admin.list_consumer_group_offsets(group), TIMEOUT_S)
+    finally:
+        await admin.close()
+
+
 @pytest.mark.integration
 async def test_a_batched_transaction_keeps_placement_order_and_headers(
     kafka_bootstrap, unique, create_topics
@@ -101,16 +113,7 @@ async def test_a_batched_transaction_keeps_placement_order_and_headers(
     plain = kafka.producer(settings, client_id="plain")
     await asyncio.wait_for(asyncio.gather(producer.start(), plain.start()), TIMEOUT_S)
     try:
-        placed = await Placement().place(producer, outputs, TIMEOUT_S)
-        assert [p.partition is None for p in placed] == [o.key is None for o in outputs]
-        await transaction.commit(
-            producer,
-            placed,
-            offsets={TopicPartition(source, 0): 42},
-            group=group,
-            timeout_s=TIMEOUT_S,
-            batched=True,
-        )
+        await _place_and_commit(producer, outputs, TopicPartition(source, 0), 42, group)
         sent = [await plain.send(reference, key=key, value=b"") for key in keys]
         expected_partition = {key: (await sent[i]).partition for i, key in enumerate(keys)}
     finally:
@@ -128,12 +131,7 @@ async def test_a_batched_transaction_keeps_placement_order_and_headers(
         assert [list(r.headers) for r in mine] == [[("n", b"0")], [("n", b"1")]]
     bulk_records = await _read(kafka_bootstrap, bulk, expected=600)
     assert [r.value[:5] for r in bulk_records] == [b"%05d" % i for i in range(600)]
-    admin = kafka.admin(settings, client_id="check")
-    await asyncio.wait_for(admin.start(), TIMEOUT_S)
-    try:
-        committed = await asyncio.wait_for(admin.list_consumer_group_offsets(group), TIMEOUT_S)
-    finally:
-        await admin.close()
+    committed = await _committed(settings, group)
     assert committed[TopicPartition(source, 0)].offset == 42
 
 
@@ -153,23 +151,9 @@ async def test_a_failed_batch_aborts_the_whole_batched_transaction(
     producer = kafka.producer(settings, client_id="placed", transactional_id=unique("tx"))
     await asyncio.wait_for(producer.start(), TIMEOUT_S)
     try:
-        placed = await Placement().place(producer, outputs, TIMEOUT_S)
         with pytest.raises((KafkaError, BrokerUnavailable)):
-            await transaction.commit(
-                producer,
-                placed,
-                offsets={TopicPartition(source, 0): 5},
-                group=group,
-                timeout_s=TIMEOUT_S,
-                batched=True,
-            )
+            await _place_and_commit(producer, outputs, TopicPartition(source, 0), 5, group)
     finally:
         await kafka.stop_client(producer, TIMEOUT_S)
     assert await _read(kafka_bootstrap, good, expected=0) == []
-    admin = kafka.admin(settings, client_id="check")
-    await asyncio.wait_for(admin.start(), TIMEOUT_S)
-    try:
-        committed = await asyncio.wait_for(admin.list_consumer_group_offsets(group), TIMEOUT_S)
-    finally:
-        await admin.close()
-    assert TopicPartition(source, 0) not in committed
+    assert TopicPartition(source, 0) not in await _committed(settings, group)

@@ -59,8 +59,7 @@ class SendQueue(Generic[T]):
         self.high_water = max(self.high_water, self._queue.qsize())
 
     async def get(self) -> T:
-        _, _, item = await self._queue.get()
-        self._queue.task_done()
+        (item,) = await self.get_many(1)
         return item
 
     async def get_many(self, limit: int) -> list[T]:
